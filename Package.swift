@@ -1,0 +1,61 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "Mule",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "mule", targets: ["mule"]),
+        .executable(name: "mule-bench", targets: ["mule-bench"]),
+        .library(name: "MuleNode", targets: ["MuleNode"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CSodium",
+            pkgConfig: "libsodium",
+            providers: [.apt(["libsodium-dev"])]
+        ),
+        // Plain C loops over the same libsodium / SQLite calls, used only by mule-bench as the baseline.
+        .target(
+            name: "CBaseline",
+            dependencies: ["CSodium"],
+            linkerSettings: [.linkedLibrary("sqlite3"), .linkedLibrary("sodium")]
+        ),
+        .target(name: "MuleWire"),
+        .target(name: "MuleCrypto", dependencies: ["CSodium", "MuleWire"]),
+        .target(
+            name: "MuleStore",
+            dependencies: [.product(name: "GRDB", package: "GRDB.swift")]
+        ),
+        .target(
+            name: "MuleNode",
+            dependencies: [
+                "MuleWire", "MuleCrypto", "MuleStore",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "mule",
+            dependencies: [
+                "MuleNode", "MuleWire", "MuleCrypto",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(
+            name: "mule-bench",
+            dependencies: ["MuleNode", "MuleWire", "MuleCrypto", "MuleStore", "CBaseline"]
+        ),
+        .testTarget(name: "MuleWireTests", dependencies: ["MuleWire"]),
+        .testTarget(name: "MuleCryptoTests", dependencies: ["MuleCrypto", "MuleWire"]),
+        .testTarget(name: "MuleNodeTests", dependencies: ["MuleNode", "MuleStore", "MuleWire", "MuleCrypto"]),
+        .testTarget(
+            name: "MuleIntegrationTests",
+            dependencies: ["MuleNode", "MuleStore", "MuleWire", "MuleCrypto"]
+        ),
+    ]
+)

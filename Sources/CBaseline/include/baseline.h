@@ -1,0 +1,3 @@
+#ifndef MULE_BASELINE_H
+#define MULE_BASELINE_H
+#endif

@@ -1,0 +1,25 @@
+import MuleWire
+
+/// Failures of key handling, sealing and opening.
+public enum CryptoError: Error, Equatable, Sendable, CustomStringConvertible {
+    case libraryInitFailed
+    case invalidKey(String)
+    /// The AEAD tag did not verify: the bundle was altered or is not for this key.
+    case cannotDecrypt
+    /// The signature does not verify under the signing key named inside the envelope.
+    case badSignature
+    /// The ack secret inside does not hash to the drop hash outside.
+    case dropHashMismatch
+    case malformed(WireError)
+
+    public var description: String {
+        switch self {
+        case .libraryInitFailed: return "libsodium failed to initialise"
+        case .invalidKey(let what): return "invalid key: \(what)"
+        case .cannotDecrypt: return "cannot decrypt: the bundle was altered or is not for this identity"
+        case .badSignature: return "signature does not match the sender key inside the envelope"
+        case .dropHashMismatch: return "ack secret does not match the drop hash"
+        case .malformed(let e): return "malformed sealed content: \(e)"
+        }
+    }
+}

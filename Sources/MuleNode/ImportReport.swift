@@ -1,0 +1,32 @@
+/// What `mule import` did, in the counts the CLI prints and one line per problem.
+public struct ImportReport: Sendable, Equatable {
+    /// New bundles accepted: delivered here, carried for others, or discarded from a blocked sender.
+    public var imported = 0
+    /// Messages and receipts addressed to this node.
+    public var delivered = 0
+    /// Bundles stored to carry further.
+    public var carried = 0
+    /// Bundles seen before (or whose message was already delivered).
+    public var duplicates = 0
+    /// Files or bundles that could not be used; see `problems`.
+    public var rejected = 0
+    public var problems: [ImportProblem] = []
+    /// Outgoing messages that a receipt in this import marked delivered.
+    public var receiptsApplied = 0
+    /// Carried bundles dropped because a receipt showed they had arrived.
+    public var dropped = 0
+
+    public init() {}
+}
+
+public struct ImportProblem: Sendable, Equatable, CustomStringConvertible {
+    public var file: String
+    /// 1-based position of the bundle in the file, nil when the whole file was refused.
+    public var bundle: Int?
+    public var reason: String
+
+    public var description: String {
+        if let bundle { return "\(file): bundle \(bundle): \(reason)" }
+        return "\(file): \(reason)"
+    }
+}

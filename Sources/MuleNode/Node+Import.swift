@@ -1,0 +1,215 @@
+import Foundation
+import MuleCrypto
+import MuleStore
+import MuleWire
+
+extension Node {
+    /// A bundle that passed every check that needs no store: structure, CRCs, shape, expiry and,
+    /// for one addressed here, decryption and signature.
+    struct Candidate {
+        var index: Int
+        var bytes: [UInt8]
+        var bundle: MuleBundle
+        var id: [UInt8]
+        var opened: MessageContent?
+        var forMe: Bool
+    }
+
+    /// Imports bundle files. Each file is applied in one transaction; problems are reported per
+    /// file and bundle, and never stop the valid bundles of the same file.
+    public func importFiles(_ paths: [String]) throws(NodeError) -> ImportReport {
+        var report = ImportReport()
+        var tags = TagDirectory(identity: identity, contacts: try read { tx in try tx.contacts() })
+        for path in paths {
+            try importFile(path, tags: &tags, into: &report)
+        }
+        return report
+    }
+
+    func importFile(_ path: String, tags: inout TagDirectory, into report: inout ImportReport) throws(NodeError) {
+        func reject(_ index: Int?, _ reason: String) {
+            report.rejected += 1
+            report.problems.append(ImportProblem(file: path, bundle: index, reason: reason))
+            logger.info("rejected", metadata: ["file": "\(path)", "bundle": "\(index.map(String.init) ?? "-")", "reason": "\(reason)"])
+        }
+        let bytes: [UInt8]
+        do { bytes = try SecureFile.read(path) } catch {
+            if case .fileError(_, let reason) = error { reject(nil, reason) } else { reject(nil, error.description) }
+            return
+        }
+        let entries: [BundleFile.Entry]
+        do { entries = try BundleFile.parse(bytes) } catch {
+            reject(nil, error == .wrongMagic || bytes.count < BundleFile.magic.count ? WireError.wrongMagic.description : error.description)
+            return
+        }
+        let now = clock()
+        var candidates: [Candidate] = []
+        candidates.reserveCapacity(entries.count)
+        for (i, entry) in entries.enumerated() {
+            let index = i + 1
+            switch entry {
+            case .damaged(let e, _):
+                reject(index, e.description)
+            case .bundle(let b, let range):
+                let mb: MuleBundle
+                do { mb = try MuleBundle(b) } catch {
+                    reject(index, error.description)
+                    continue
+                }
+                if mb.expiresAtUnixMs <= UInt64(max(now, 0)) {
+                    reject(index, "expired")
+                    continue
+                }
+                if mb.creationTime + Bundle.dtnEpochOffsetMs > UInt64(max(now, 0)) + 86_400_000 {
+                    reject(index, "created more than a day in the future")
+                    continue
+                }
+                let raw = Array(bytes[range])
+                var c = Candidate(index: index, bytes: raw, bundle: mb, id: Node.bundleID(raw), opened: nil, forMe: false)
+                c.forMe = tags.owner(of: mb.tag, day: mb.creationDay) != nil
+                if c.forMe, case .message(let env) = mb.envelope {
+                    do { c.opened = try Sealer.open(mb, env, as: identity) } catch {
+                        reject(index, error.description)
+                        continue
+                    }
+                }
+                candidates.append(c)
+            }
+        }
+        let quota = try quota()
+        let files = profile.filesDirectory
+        let delta = try write { tx -> ImportReport in
+            var d = ImportReport()
+            var acksBySender: [Int64: [[UInt8]]] = [:]
+            for c in candidates {
+                try apply(c, tx: tx, now: now, files: files, report: &d, acks: &acksBySender)
+            }
+            for (contactId, acks) in acksBySender {
+                try queueReceipt(acks: acks, to: contactId, tx: tx, now: now)
+            }
+            try tx.deleteExpired(now: now)
+            d.dropped += try tx.evict(toFit: quota)
+            return d
+        }
+        report.imported += delta.imported
+        report.delivered += delta.delivered
+        report.carried += delta.carried
+        report.duplicates += delta.duplicates
+        report.receiptsApplied += delta.receiptsApplied
+        report.dropped += delta.dropped
+    }
+
+    private func apply(
+        _ c: Candidate, tx: StoreTransaction, now: Int64, files: String, report d: inout ImportReport,
+        acks: inout [Int64: [[UInt8]]]
+    ) throws {
+        guard try !tx.hasSeen(id: c.id) else {
+            d.duplicates += 1
+            return
+        }
+        let expiresAt = Int64(c.bundle.expiresAtUnixMs)
+        // Delivery marks must outlive any message they could drop.
+        let markExpiry = now + Int64(MuleBundle.maxLifetimeMs)
+        switch c.bundle.envelope {
+        case .receipt(let r):
+            for ack in r.acks {
+                let h = Sealer.dropHash(ackSecret: ack)
+                d.dropped += try tx.markDelivered(dropHash: h, expiresAt: markExpiry)
+                if try tx.markMessageDelivered(dropHash: h, at: now) { d.receiptsApplied += 1 }
+            }
+            d.imported += 1
+            if c.forMe {
+                d.delivered += 1
+                try tx.markSeen(id: c.id, expiresAt: expiresAt)
+            } else {
+                d.carried += 1
+                try tx.insert(
+                    StoredBundle(
+                        id: c.id, tag: c.bundle.tag, kind: .receipt, dropHash: nil, expiresAt: expiresAt,
+                        receivedAt: now, own: false, data: c.bytes))
+            }
+        case .message(let env):
+            if try tx.isDelivered(dropHash: env.dropHash) {
+                d.duplicates += 1
+                try tx.markSeen(id: c.id, expiresAt: expiresAt)
+                return
+            }
+            d.imported += 1
+            guard let content = c.opened else {
+                d.carried += 1
+                try tx.insert(
+                    StoredBundle(
+                        id: c.id, tag: c.bundle.tag, kind: .message, dropHash: env.dropHash, expiresAt: expiresAt,
+                        receivedAt: now, own: false, data: c.bytes))
+                return
+            }
+            try tx.markSeen(id: c.id, expiresAt: expiresAt)
+            try tx.markDelivered(dropHash: env.dropHash, expiresAt: markExpiry)
+            var contact = try tx.contact(signingKey: content.senderSigningKey)
+            if contact == nil {
+                let name = (try? Profile.validateName(content.senderName)) ?? "unnamed"
+                contact = try tx.insertContact(
+                    signingKey: content.senderSigningKey, agreementKey: content.senderAgreementKey, name: name,
+                    state: .request, now: now)
+            }
+            guard let sender = contact, sender.state != .blocked,
+                sender.agreementKey == content.senderAgreementKey
+            else {
+                logger.info("discarded a message from a blocked or inconsistent sender")
+                return
+            }
+            d.delivered += 1
+            try tx.setHeardFrom(id: sender.id)
+            acks[sender.id, default: []].append(content.ackSecret)
+            guard try !tx.hasMessage(dropHash: env.dropHash) else { return }
+            let id = Node.messageID(env.dropHash)
+            var record = MessageRecord(
+                id: id, contactId: sender.id, direction: .incoming, body: nil, fileName: nil, filePath: nil,
+                fileSize: nil, status: .received, sentAt: Int64(clamping: content.sentAt), receivedAt: now,
+                deliveredAt: nil, dropHash: env.dropHash)
+            switch content.body {
+            case .text(let t): record.body = t
+            case .file(let name, let data):
+                let path = try Node.saveAttachment(data, name: name, id: id, directory: files)
+                record.fileName = name
+                record.filePath = path
+                record.fileSize = Int64(data.count)
+            }
+            try tx.insert(record)
+        }
+    }
+
+    /// Queues one receipt bundle revealing the ack secrets of the messages just delivered from a contact.
+    private func queueReceipt(acks: [[UInt8]], to contactId: Int64, tx: StoreTransaction, now: Int64) throws {
+        guard let contact = try tx.contact(id: contactId) else { return }
+        let key = try RecipientTags.pairKey(
+            me: identity, peerSigningKey: contact.signingKey, peerAgreementKey: contact.agreementKey)
+        let (creation, lifetime) = Node.coarseLifetime(requested: Node.defaultLifetimeMs, now: now)
+        for chunk in stride(from: 0, to: acks.count, by: Envelope.maxAcksPerReceipt) {
+            var b = MuleBundle(
+                tag: [], creationTime: creation, lifetime: lifetime,
+                envelope: .receipt(ReceiptEnvelope(acks: Array(acks[chunk..<min(chunk + Envelope.maxAcksPerReceipt, acks.count)]))))
+            b.tag = RecipientTags.pair(pairKey: key, recipientSigningKey: contact.signingKey, day: b.creationDay)
+            let bytes = b.encode()
+            try tx.insert(
+                StoredBundle(
+                    id: Node.bundleID(bytes), tag: b.tag, kind: .receipt, dropHash: nil,
+                    expiresAt: Int64(b.expiresAtUnixMs), receivedAt: now, own: true, data: bytes))
+        }
+    }
+
+    /// Writes a received attachment under `files/` with a sanitised name; returns its path.
+    static func saveAttachment(_ data: [UInt8], name: String, id: String, directory: String) throws -> String {
+        try FileManager.default.createDirectory(
+            atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        var safe = String(name.unicodeScalars.map { s -> Character in
+            let c = Character(s)
+            return c.isLetter || c.isNumber || c == "." || c == "-" || c == "_" ? c : "_"
+        })
+        while safe.hasPrefix(".") { safe.removeFirst() }
+        if safe.isEmpty { safe = "file" }
+        let path = directory + "/" + String(id.prefix(8)) + "-" + String(safe.prefix(100))
+        try SecureFile.write(data, to: path, mode: 0o600)
+        return path
+    }
+}

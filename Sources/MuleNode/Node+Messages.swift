@@ -1,0 +1,91 @@
+import Foundation
+import MuleCrypto
+import MuleStore
+import MuleWire
+
+/// A message as the user sees it.
+public struct Message: Sendable {
+    public var record: MessageRecord
+    public var contact: Contact
+}
+
+extension Node {
+    /// Expiry is rounded up to a whole hour like the creation time, so the lifetime reveals no more
+    /// of the creation time than the hour.
+    static func coarseLifetime(requested: UInt64, now: Int64) -> (creation: UInt64, lifetime: UInt64) {
+        let creation = MuleBundle.coarseCreationTime(unixMs: UInt64(max(now, 0)))
+        let elapsed = UInt64(max(now, 0)) - Bundle.dtnEpochOffsetMs - creation
+        let g = MuleBundle.creationGranularityMs
+        let lifetime = (elapsed + requested + g - 1) / g * g
+        return (creation, min(lifetime, MuleBundle.maxLifetimeMs))
+    }
+
+    /// Seals a message for a contact and queues its bundle.
+    @discardableResult
+    public func send(to query: String, _ body: MessageContent.Body, lifetimeMs: UInt64? = nil) throws(NodeError) -> Message {
+        let requested = lifetimeMs ?? Node.defaultLifetimeMs
+        guard requested > 0, requested <= MuleBundle.maxLifetimeMs - MuleBundle.creationGranularityMs else {
+            throw .invalidArgument("the lifetime must be between 1 second and 364 days")
+        }
+        var contact = try resolveContact(query)
+        guard contact.state != .blocked else { throw .blocked(contact.name) }
+        let now = clock()
+        let (creation, lifetime) = Node.coarseLifetime(requested: requested, now: now)
+        let probe = MuleBundle(tag: [], creationTime: creation, lifetime: lifetime, envelope: .receipt(.init(acks: [])))
+        let tag = try outgoingTag(to: contact.record, day: probe.creationDay)
+        let sealed: Sealer.Sealed
+        do {
+            sealed = try Sealer.seal(
+                body, from: identity, toAgreementKey: contact.record.agreementKey, tag: tag, creationTime: creation,
+                lifetime: lifetime, sentAt: UInt64(now))
+        } catch { throw .crypto(error) }
+        let bytes = sealed.bundle.encode()
+        let stored = StoredBundle(
+            id: Node.bundleID(bytes), tag: tag, kind: .message, dropHash: sealed.dropHash,
+            expiresAt: Int64(sealed.bundle.expiresAtUnixMs), receivedAt: now, own: true, data: bytes)
+        var record = MessageRecord(
+            id: Node.messageID(sealed.dropHash), contactId: contact.record.id, direction: .outgoing, body: nil,
+            fileName: nil, filePath: nil, fileSize: nil, status: .queued, sentAt: now, receivedAt: nil,
+            deliveredAt: nil, dropHash: sealed.dropHash)
+        switch body {
+        case .text(let t): record.body = t
+        case .file(let name, let data):
+            record.fileName = name
+            record.fileSize = Int64(data.count)
+        }
+        let promote = contact.state == .request
+        try write { tx in
+            try tx.insert(stored)
+            try tx.insert(record)
+            if promote { try tx.setContactState(id: contact.record.id, .contact) }
+        }
+        if promote { contact.record.state = .contact }
+        logger.debug("queued message", metadata: ["id": "\(record.id)", "bytes": "\(bytes.count)"])
+        return Message(record: record, contact: contact)
+    }
+
+    /// Reads a file to send, refusing directories and files over the attachment limit.
+    public func sendFile(to query: String, path: String, lifetimeMs: UInt64? = nil) throws(NodeError) -> Message {
+        var st = stat()
+        if stat(path, &st) == 0, Int64(st.st_size) > Node.maxAttachmentBytes {
+            throw .tooLarge(path: path, size: Int64(st.st_size), limit: Node.maxAttachmentBytes)
+        }
+        let data = try SecureFile.read(path)
+        var m = try send(
+            to: query, .file(name: (path as NSString).lastPathComponent, data: data), lifetimeMs: lifetimeMs)
+        m.record.filePath = path
+        return m
+    }
+
+    public func messages(with query: String? = nil) throws(NodeError) -> [Message] {
+        let contact = try query.map { q throws(NodeError) in try resolveContact(q) }
+        let (records, contacts) = try read { tx in
+            (try tx.messages(contactId: contact?.record.id), try tx.contacts())
+        }
+        let byID = Dictionary(uniqueKeysWithValues: contacts.map { ($0.id, Contact(record: $0)) })
+        return records.compactMap { r in byID[r.contactId].map { Message(record: r, contact: $0) } }
+    }
+
+    static func bundleID(_ bytes: [UInt8]) -> [UInt8] { Sodium.blake2b(outputLength: 32, bytes) }
+    static func messageID(_ dropHash: [UInt8]) -> String { Hex.encode(dropHash.prefix(16)) }
+}

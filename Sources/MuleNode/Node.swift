@@ -1,0 +1,95 @@
+import Foundation
+import Logging
+import MuleCrypto
+import MuleStore
+import MuleWire
+
+/// One Mule node: a profile and its store, and the operations a user runs on them.
+///
+/// The clock and the logger come in through `init`, so tests can run a node at any time of day
+/// and read what it logged.
+public final class Node {
+    public let profile: Profile
+    public let store: Store
+    let clock: @Sendable () -> Int64
+    let logger: Logger
+
+    public static let defaultLifetimeMs: UInt64 = 14 * 86_400_000
+    public static let defaultQuota: Int64 = 512 << 20
+    public static let maxAttachmentBytes: Int64 = 64 << 20
+
+    public static func systemClock() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
+
+    public init(
+        profile: Profile, clock: @escaping @Sendable () -> Int64 = Node.systemClock,
+        logger: Logger = Logger(label: "mule.node")
+    ) throws(NodeError) {
+        self.profile = profile
+        self.clock = clock
+        self.logger = logger
+        do {
+            store = try Store(path: profile.storePath)
+        } catch {
+            throw .store(error)
+        }
+    }
+
+    /// Opens the profile in `home` and its store.
+    public convenience init(
+        home: String, clock: @escaping @Sendable () -> Int64 = Node.systemClock,
+        logger: Logger = Logger(label: "mule.node")
+    ) throws(NodeError) {
+        try self.init(profile: try Profile.open(home: home), clock: clock, logger: logger)
+    }
+
+    public var identity: Identity { profile.identity }
+    public var invite: String { Invite.encode(identity.publicIdentity) }
+
+    func write<T>(_ body: (StoreTransaction) throws -> T) throws(NodeError) -> T {
+        do { return try store.write(body) } catch { throw .store(error) }
+    }
+
+    func read<T>(_ body: (StoreTransaction) throws -> T) throws(NodeError) -> T {
+        do { return try store.read(body) } catch { throw .store(error) }
+    }
+
+    // MARK: Settings
+
+    public func quota() throws(NodeError) -> Int64 {
+        try read { tx in try tx.setting("quota").flatMap(Int64.init) } ?? Node.defaultQuota
+    }
+
+    public func setQuota(_ bytes: Int64) throws(NodeError) {
+        guard bytes >= 0 else { throw .invalidArgument("the quota must not be negative") }
+        try write { tx in
+            try tx.setSetting("quota", String(bytes))
+            _ = try tx.evict(toFit: bytes)
+        }
+    }
+
+    // MARK: Status
+
+    public struct Status: Sendable {
+        public var queued: Int
+        public var sent: Int
+        public var delivered: Int
+        public var received: Int
+        public var ownBundles: Int
+        public var carriedBundles: Int
+        public var carriedBytes: Int64
+        public var storeBytes: Int64
+        public var quota: Int64
+    }
+
+    public func status() throws(NodeError) -> Status {
+        let now = clock()
+        let stats = try write { tx -> StoreStatistics in
+            try tx.deleteExpired(now: now)
+            return try tx.statistics()
+        }
+        return Status(
+            queued: stats.queuedMessages, sent: stats.sentMessages, delivered: stats.deliveredMessages,
+            received: stats.receivedMessages, ownBundles: stats.ownBundles, carriedBundles: stats.carriedBundles,
+            carriedBytes: stats.carriedBytes, storeBytes: store.fileSize(), quota: try quota())
+    }
+}

@@ -1,0 +1,92 @@
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Whole-file reads and crash-safe writes with POSIX calls: write a temporary file in the same
+/// directory, fsync it, rename it over the target, fsync the directory.
+enum SecureFile {
+    static func errnoText() -> String { String(cString: strerror(errno)) }
+
+    static func read(_ path: String) throws(NodeError) -> [UInt8] {
+        var st = stat()
+        guard stat(path, &st) == 0 else { throw .fileError(path: path, reason: errnoText()) }
+        if (st.st_mode & S_IFMT) == S_IFDIR { throw .fileError(path: path, reason: "is a directory") }
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw .fileError(path: path, reason: errnoText()) }
+        defer { close(fd) }
+        var out = [UInt8]()
+        out.reserveCapacity(Int(st.st_size))
+        var chunk = [UInt8](repeating: 0, count: 1 << 20)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw .fileError(path: path, reason: errnoText())
+            }
+            if n == 0 { break }
+            out += chunk[0..<n]
+        }
+        return out
+    }
+
+    /// Writes `bytes` to `path` atomically with permissions `mode`.
+    static func write(_ bytes: [UInt8], to path: String, mode: mode_t) throws(NodeError) {
+        let w = try AtomicWriter(path: path, mode: mode)
+        try w.append(bytes)
+        try w.commit()
+    }
+}
+
+/// An atomic file write in progress: a temporary sibling that becomes `path` only on `commit()`.
+/// If the writer is dropped without a commit, the temporary file is removed.
+final class AtomicWriter {
+    let path: String
+    let tempPath: String
+    private var fd: Int32
+    private var committed = false
+    private(set) var written: Int64 = 0
+
+    init(path: String, mode: mode_t) throws(NodeError) {
+        self.path = path
+        let dir = (path as NSString).deletingLastPathComponent
+        let base = (path as NSString).lastPathComponent
+        let suffix = String(UInt64.random(in: 0...UInt64.max), radix: 36)
+        tempPath = (dir.isEmpty ? "." : dir) + "/." + base + ".tmp-" + suffix
+        fd = open(tempPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
+        guard fd >= 0 else { throw .fileError(path: path, reason: SecureFile.errnoText()) }
+    }
+
+    func append(_ bytes: [UInt8]) throws(NodeError) {
+        var off = 0
+        while off < bytes.count {
+            let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + off, bytes.count - off) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw .fileError(path: path, reason: SecureFile.errnoText())
+            }
+            off += n
+        }
+        written += Int64(bytes.count)
+    }
+
+    func commit() throws(NodeError) {
+        guard fsync(fd) == 0 else { throw .fileError(path: path, reason: SecureFile.errnoText()) }
+        close(fd)
+        fd = -1
+        guard rename(tempPath, path) == 0 else { throw .fileError(path: path, reason: SecureFile.errnoText()) }
+        committed = true
+        let dir = (path as NSString).deletingLastPathComponent
+        let dfd = open(dir.isEmpty ? "." : dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if dfd >= 0 {
+            fsync(dfd)
+            close(dfd)
+        }
+    }
+
+    deinit {
+        if fd >= 0 { close(fd) }
+        if !committed { unlink(tempPath) }
+    }
+}

@@ -1,0 +1,87 @@
+/// A bundle held by this node, with the metadata used for export, delivery and eviction.
+public struct StoredBundle: Sendable, Equatable {
+    public enum Kind: Int, Sendable { case message = 0, receipt = 1 }
+
+    public var id: [UInt8]
+    public var tag: [UInt8]
+    public var kind: Kind
+    public var dropHash: [UInt8]?
+    public var expiresAt: Int64
+    public var receivedAt: Int64
+    public var own: Bool
+    public var data: [UInt8]
+
+    public init(
+        id: [UInt8], tag: [UInt8], kind: Kind, dropHash: [UInt8]?, expiresAt: Int64, receivedAt: Int64,
+        own: Bool, data: [UInt8]
+    ) {
+        self.id = id
+        self.tag = tag
+        self.kind = kind
+        self.dropHash = dropHash
+        self.expiresAt = expiresAt
+        self.receivedAt = receivedAt
+        self.own = own
+        self.data = data
+    }
+}
+
+public struct ContactRecord: Sendable, Equatable {
+    public enum State: String, Sendable { case contact, request, blocked }
+
+    public var id: Int64
+    public var signingKey: [UInt8]
+    public var agreementKey: [UInt8]
+    public var name: String
+    public var state: State
+    /// True once anything from this contact arrived: from then on messages use the pair tag.
+    public var heardFrom: Bool
+    public var addedAt: Int64
+}
+
+public struct MessageRecord: Sendable, Equatable {
+    public enum Direction: String, Sendable { case incoming = "in", outgoing = "out" }
+    public enum Status: String, Sendable { case queued, sent, delivered, received }
+
+    public var id: String
+    public var contactId: Int64
+    public var direction: Direction
+    public var body: String?
+    public var fileName: String?
+    public var filePath: String?
+    public var fileSize: Int64?
+    public var status: Status
+    public var sentAt: Int64
+    public var receivedAt: Int64?
+    public var deliveredAt: Int64?
+    public var dropHash: [UInt8]
+
+    public init(
+        id: String, contactId: Int64, direction: Direction, body: String?, fileName: String?, filePath: String?,
+        fileSize: Int64?, status: Status, sentAt: Int64, receivedAt: Int64?, deliveredAt: Int64?, dropHash: [UInt8]
+    ) {
+        self.id = id
+        self.contactId = contactId
+        self.direction = direction
+        self.body = body
+        self.fileName = fileName
+        self.filePath = filePath
+        self.fileSize = fileSize
+        self.status = status
+        self.sentAt = sentAt
+        self.receivedAt = receivedAt
+        self.deliveredAt = deliveredAt
+        self.dropHash = dropHash
+    }
+}
+
+public struct StoreStatistics: Sendable, Equatable {
+    public var ownBundles: Int
+    public var carriedBundles: Int
+    public var carriedBytes: Int64
+    public var ownBytes: Int64
+    public var queuedMessages: Int
+    public var sentMessages: Int
+    public var deliveredMessages: Int
+    public var receivedMessages: Int
+}

@@ -1,0 +1,115 @@
+import Foundation
+import GRDB
+
+extension StoreTransaction {
+    public func hasSeen(id: [UInt8]) throws -> Bool {
+        let s = try db.cachedStatement(sql: "SELECT 1 FROM seen WHERE id = ?")
+        return try Int.fetchOne(s, arguments: [id.data]) != nil
+    }
+
+    public func markSeen(id: [UInt8], expiresAt: Int64) throws {
+        let s = try db.cachedStatement(sql: "INSERT OR IGNORE INTO seen(id, expiresAt) VALUES (?, ?)")
+        try s.execute(arguments: [id.data, expiresAt])
+    }
+
+    public func insert(_ b: StoredBundle) throws {
+        let s = try db.cachedStatement(sql: """
+            INSERT INTO bundle(id, tag, kind, dropHash, expiresAt, receivedAt, size, own, data)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """)
+        try s.execute(arguments: [
+            b.id.data, b.tag.data, b.kind.rawValue, b.dropHash?.data, b.expiresAt, b.receivedAt, b.data.count,
+            b.own, b.data.data,
+        ])
+        try markSeen(id: b.id, expiresAt: b.expiresAt)
+    }
+
+    public func isDelivered(dropHash: [UInt8]) throws -> Bool {
+        let s = try db.cachedStatement(sql: "SELECT 1 FROM delivered WHERE dropHash = ?")
+        return try Int.fetchOne(s, arguments: [dropHash.data]) != nil
+    }
+
+    /// Records that a receipt revealed the ack secret of `dropHash`, and drops every bundle that
+    /// carries it. Returns the number of bundles dropped.
+    @discardableResult
+    public func markDelivered(dropHash: [UInt8], expiresAt: Int64) throws -> Int {
+        try db.cachedStatement(sql: "INSERT OR IGNORE INTO delivered(dropHash, expiresAt) VALUES (?, ?)")
+            .execute(arguments: [dropHash.data, expiresAt])
+        try db.cachedStatement(sql: "DELETE FROM bundle WHERE dropHash = ?").execute(arguments: [dropHash.data])
+        return db.changesCount
+    }
+
+    /// Every bundle this node holds for others, oldest first.
+    public func bundlesForExport(now: Int64) throws -> [StoredBundle] {
+        try Row.fetchAll(db, sql: "SELECT * FROM bundle WHERE expiresAt > ? ORDER BY rowid", arguments: [now]).map(
+            StoredBundle.init(row:))
+    }
+
+    /// Calls `body` for each bundle without loading them all at once.
+    public func forEachBundleForExport(now: Int64, _ body: (StoredBundle) throws -> Void) throws {
+        let cursor = try Row.fetchCursor(db, sql: "SELECT * FROM bundle WHERE expiresAt > ? ORDER BY rowid", arguments: [now])
+        while let row = try cursor.next() { try body(StoredBundle(row: row)) }
+    }
+
+    /// Deletes expired bundles, seen ids and delivery marks. Returns the number of bundles removed.
+    @discardableResult
+    public func deleteExpired(now: Int64) throws -> Int {
+        try db.execute(sql: "DELETE FROM bundle WHERE expiresAt <= ?", arguments: [now])
+        let n = db.changesCount
+        try db.execute(sql: "DELETE FROM seen WHERE expiresAt <= ?", arguments: [now])
+        try db.execute(sql: "DELETE FROM delivered WHERE expiresAt <= ?", arguments: [now])
+        return n
+    }
+
+    /// Evicts carried bundles (never the node's own) until they fit in `quota` bytes: the soonest
+    /// to expire first, then the oldest received. Returns the number evicted.
+    public func evict(toFit quota: Int64) throws -> Int {
+        var total = try Int64.fetchOne(db, sql: "SELECT COALESCE(SUM(size), 0) FROM bundle WHERE own = 0") ?? 0
+        guard total > quota else { return 0 }
+        var victims: [Int64] = []
+        let cursor = try Row.fetchCursor(
+            db, sql: "SELECT rowid, size FROM bundle WHERE own = 0 ORDER BY expiresAt, receivedAt, rowid")
+        while total > quota, let row = try cursor.next() {
+            victims.append(row["rowid"])
+            total -= row["size"] as Int64
+        }
+        let s = try db.cachedStatement(sql: "DELETE FROM bundle WHERE rowid = ?")
+        for v in victims { try s.execute(arguments: [v]) }
+        return victims.count
+    }
+
+    public func statistics() throws -> StoreStatistics {
+        let b = try Row.fetchOne(db, sql: """
+            SELECT COALESCE(SUM(own = 1), 0) AS ownN, COALESCE(SUM(own = 0), 0) AS carriedN,
+                   COALESCE(SUM(CASE WHEN own = 0 THEN size END), 0) AS carriedBytes,
+                   COALESCE(SUM(CASE WHEN own = 1 THEN size END), 0) AS ownBytes
+            FROM bundle
+            """)!
+        let m = try Row.fetchOne(db, sql: """
+            SELECT COALESCE(SUM(status = 'queued'), 0) AS q, COALESCE(SUM(status = 'sent'), 0) AS s,
+                   COALESCE(SUM(status = 'delivered'), 0) AS d, COALESCE(SUM(status = 'received'), 0) AS r
+            FROM message
+            """)!
+        return StoreStatistics(
+            ownBundles: b["ownN"], carriedBundles: b["carriedN"], carriedBytes: b["carriedBytes"],
+            ownBytes: b["ownBytes"], queuedMessages: m["q"], sentMessages: m["s"], deliveredMessages: m["d"],
+            receivedMessages: m["r"])
+    }
+
+    public func bundleCount() throws -> Int {
+        try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM bundle") ?? 0
+    }
+
+    public func bundleIDs() throws -> [[UInt8]] {
+        try Data.fetchAll(db, sql: "SELECT id FROM bundle ORDER BY id").map { [UInt8]($0) }
+    }
+}
+
+extension StoredBundle {
+    init(row: Row) {
+        self.init(
+            id: row.bytes("id"), tag: row.bytes("tag"), kind: Kind(rawValue: row["kind"]) ?? .message,
+            dropHash: row.optionalBytes("dropHash"), expiresAt: row["expiresAt"], receivedAt: row["receivedAt"],
+            own: row["own"], data: row.bytes("data"))
+    }
+}

@@ -1,0 +1,61 @@
+import Foundation
+import GRDB
+
+extension StoreTransaction {
+    public func contacts() throws -> [ContactRecord] {
+        try Row.fetchAll(db, sql: "SELECT * FROM contact ORDER BY name, id").map(ContactRecord.init(row:))
+    }
+
+    public func contact(signingKey: [UInt8]) throws -> ContactRecord? {
+        try Row.fetchOne(db, sql: "SELECT * FROM contact WHERE signingKey = ?", arguments: [signingKey.data])
+            .map(ContactRecord.init(row:))
+    }
+
+    public func contact(id: Int64) throws -> ContactRecord? {
+        try Row.fetchOne(db, sql: "SELECT * FROM contact WHERE id = ?", arguments: [id]).map(ContactRecord.init(row:))
+    }
+
+    @discardableResult
+    public func insertContact(
+        signingKey: [UInt8], agreementKey: [UInt8], name: String, state: ContactRecord.State, now: Int64
+    ) throws -> ContactRecord {
+        try db.execute(
+            sql: "INSERT INTO contact(signingKey, agreementKey, name, state, heardFrom, addedAt) VALUES (?, ?, ?, ?, 0, ?)",
+            arguments: [signingKey.data, agreementKey.data, name, state.rawValue, now])
+        return ContactRecord(
+            id: db.lastInsertedRowID, signingKey: signingKey, agreementKey: agreementKey, name: name, state: state,
+            heardFrom: false, addedAt: now)
+    }
+
+    public func setContactState(id: Int64, _ state: ContactRecord.State) throws {
+        try db.execute(sql: "UPDATE contact SET state = ? WHERE id = ?", arguments: [state.rawValue, id])
+    }
+
+    public func renameContact(id: Int64, to name: String) throws {
+        try db.execute(sql: "UPDATE contact SET name = ? WHERE id = ?", arguments: [name, id])
+    }
+
+    public func setHeardFrom(id: Int64) throws {
+        try db.cachedStatement(sql: "UPDATE contact SET heardFrom = 1 WHERE id = ? AND heardFrom = 0")
+            .execute(arguments: [id])
+    }
+
+    public func setting(_ key: String) throws -> String? {
+        try String.fetchOne(db, sql: "SELECT value FROM setting WHERE key = ?", arguments: [key])
+    }
+
+    public func setSetting(_ key: String, _ value: String) throws {
+        try db.execute(
+            sql: "INSERT INTO setting(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            arguments: [key, value])
+    }
+}
+
+extension ContactRecord {
+    init(row: Row) {
+        self.init(
+            id: row["id"], signingKey: row.bytes("signingKey"), agreementKey: row.bytes("agreementKey"),
+            name: row["name"], state: State(rawValue: row["state"]) ?? .request, heardFrom: row["heardFrom"],
+            addedAt: row["addedAt"])
+    }
+}

@@ -1,0 +1,73 @@
+/// A BPv7 bundle in the exact shape Mule writes: anonymous source, a destination that holds only
+/// an opaque 16-byte recipient tag (`dtn://<32 hex digits>/`), a creation time rounded down to the
+/// hour with sequence number 0, a lifetime, CRC-32C on both blocks, and one payload block that
+/// holds an ``Envelope``. Anything else is rejected, so one logical bundle has one encoding.
+public struct MuleBundle: Hashable, Sendable {
+    public var tag: [UInt8]
+    /// Milliseconds since the DTN epoch, a multiple of ``creationGranularityMs``.
+    public var creationTime: UInt64
+    /// Milliseconds.
+    public var lifetime: UInt64
+    public var envelope: Envelope
+
+    public static let creationGranularityMs: UInt64 = 3_600_000
+    public static let tagLength = 16
+    public static let maxLifetimeMs: UInt64 = 365 * 86_400_000
+
+    public init(tag: [UInt8], creationTime: UInt64, lifetime: UInt64, envelope: Envelope) {
+        self.tag = tag
+        self.creationTime = creationTime
+        self.lifetime = lifetime
+        self.envelope = envelope
+    }
+
+    /// The creation time Mule writes for a bundle made at `unixMs`: DTN time rounded down to the hour.
+    public static func coarseCreationTime(unixMs: UInt64) -> UInt64 {
+        let dtn = unixMs > Bundle.dtnEpochOffsetMs ? unixMs - Bundle.dtnEpochOffsetMs : 0
+        return dtn - dtn % creationGranularityMs
+    }
+
+    /// Unix milliseconds after which the bundle is expired.
+    public var expiresAtUnixMs: UInt64 { creationTime &+ Bundle.dtnEpochOffsetMs &+ lifetime }
+
+    /// The UTC day number (days since the Unix epoch) of the creation time: the tag rotation period.
+    public var creationDay: UInt32 { UInt32((creationTime + Bundle.dtnEpochOffsetMs) / 86_400_000) }
+
+    public static func destination(for tag: [UInt8]) -> EndpointID { .dtn("//\(Hex.encode(tag))/") }
+
+    public var bundle: Bundle {
+        Bundle(
+            primary: PrimaryBlock(
+                destination: MuleBundle.destination(for: tag), creationTime: creationTime, lifetime: lifetime),
+            blocks: [.payload(envelope.encode())])
+    }
+
+    public func encode() -> [UInt8] { BundleCodec.encode(bundle) }
+
+    /// Validates that a decoded BPv7 bundle has Mule's shape and decodes its envelope.
+    public init(_ b: Bundle) throws(WireError) {
+        let p = b.primary
+        guard p.source == .dtnNone, p.reportTo == .dtnNone else {
+            throw .invalidField("source and report-to must be dtn:none")
+        }
+        guard p.flags == PrimaryBlock.mustNotBeFragmented else {
+            throw .invalidField("unexpected bundle flags 0x\(String(p.flags, radix: 16))")
+        }
+        guard p.crcType == .crc32c else { throw .invalidField("primary block must carry a CRC-32C") }
+        guard p.sequenceNumber == 0, p.creationTime % MuleBundle.creationGranularityMs == 0 else {
+            throw .invalidField("creation time is not rounded to the hour")
+        }
+        guard p.lifetime > 0, p.lifetime <= MuleBundle.maxLifetimeMs else {
+            throw .invalidField("lifetime of \(p.lifetime) ms is outside 1 ms … 365 days")
+        }
+        guard case .dtn(let ssp) = p.destination, ssp.utf8.count == 35, ssp.hasPrefix("//"), ssp.hasSuffix("/"),
+            let tag = Hex.decode(String(ssp.dropFirst(2).dropLast())), Hex.encode(tag) == ssp.dropFirst(2).dropLast()
+        else {
+            throw .invalidField("destination \(p.destination) is not a Mule recipient tag")
+        }
+        guard b.blocks.count == 1, b.blocks[0].crcType == .crc32c, b.blocks[0].flags == 0 else {
+            throw .invalidField("a Mule bundle has exactly one payload block with a CRC-32C")
+        }
+        self.init(tag: tag, creationTime: p.creationTime, lifetime: p.lifetime, envelope: try Envelope.decode(b.payload))
+    }
+}

@@ -1,0 +1,79 @@
+import ArgumentParser
+import Foundation
+import Logging
+import MuleNode
+
+@main
+struct Mule: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "mule",
+        abstract: "An offline-first, end-to-end encrypted messenger that also travels on USB sticks.",
+        discussion: "The profile lives in $MULE_HOME, else $XDG_DATA_HOME/mule, else ~/.local/share/mule.",
+        version: "0.1.0",
+        subcommands: [
+            Init.self, ID.self, Contacts.self, Send.self, Messages.self, Export.self, Import.self, Status.self,
+            Config.self, Demo.self,
+        ]
+    )
+
+    @OptionGroup var global: GlobalOptions
+}
+
+struct GlobalOptions: ParsableArguments {
+    @Option(name: .long, help: "Profile directory (overrides MULE_HOME and XDG_DATA_HOME).")
+    var home: String?
+
+    @Flag(name: .shortAndLong, help: "Log what happens to stderr.")
+    var verbose = false
+
+    var resolvedHome: String { home ?? Profile.defaultHome() }
+
+    func logger() -> Logger {
+        var l = Logger(label: "mule") { StreamLogHandler.standardError(label: $0) }
+        l.logLevel = verbose ? .debug : .warning
+        return l
+    }
+
+    func openNode() throws(NodeError) -> Node {
+        try Node(home: resolvedHome, logger: logger())
+    }
+}
+
+/// Runs a command body, turning a user-facing error into one line on stderr and exit status 1.
+func guarded(_ body: () throws -> Void) throws {
+    do {
+        try body()
+    } catch let e as NodeError {
+        Output.error(e.description)
+        throw ExitCode(1)
+    } catch let e as ExitCode {
+        throw e
+    } catch {
+        Output.error("\(error)")
+        throw ExitCode(1)
+    }
+}
+
+enum Output {
+    static func error(_ line: String) {
+        FileHandle.standardError.write(Data(("mule: " + line + "\n").utf8))
+    }
+
+    static func json<T: Encodable>(_ value: T) throws {
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        print(String(decoding: try enc.encode(value), as: UTF8.self))
+    }
+
+    static func date(_ ms: Int64) -> String {
+        let f = DateFormatter()
+        f.dateFormat = "yyyy-MM-dd HH:mm"
+        return f.string(from: Date(timeIntervalSince1970: Double(ms) / 1000))
+    }
+
+    static func iso(_ ms: Int64) -> String {
+        let f = ISO8601DateFormatter()
+        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return f.string(from: Date(timeIntervalSince1970: Double(ms) / 1000))
+    }
+}
