@@ -60,7 +60,7 @@ extension Node {
                     reject(index, "expired")
                     continue
                 }
-                if mb.creationTime + Bundle.dtnEpochOffsetMs > UInt64(max(now, 0)) + 86_400_000 {
+                if mb.creationTime + BPBundle.dtnEpochOffsetMs > UInt64(max(now, 0)) + 86_400_000 {
                     reject(index, "created more than a day in the future")
                     continue
                 }

@@ -14,7 +14,7 @@ extension Node {
     /// of the creation time than the hour.
     static func coarseLifetime(requested: UInt64, now: Int64) -> (creation: UInt64, lifetime: UInt64) {
         let creation = MuleBundle.coarseCreationTime(unixMs: UInt64(max(now, 0)))
-        let elapsed = UInt64(max(now, 0)) - Bundle.dtnEpochOffsetMs - creation
+        let elapsed = UInt64(max(now, 0)) - BPBundle.dtnEpochOffsetMs - creation
         let g = MuleBundle.creationGranularityMs
         let lifetime = (elapsed + requested + g - 1) / g * g
         return (creation, min(lifetime, MuleBundle.maxLifetimeMs))

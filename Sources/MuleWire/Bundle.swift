@@ -68,7 +68,7 @@ public struct CanonicalBlock: Hashable, Sendable {
 }
 
 /// A BPv7 bundle: a primary block followed by canonical blocks, the payload block last.
-public struct Bundle: Hashable, Sendable {
+public struct BPBundle: Hashable, Sendable {
     public var primary: PrimaryBlock
     /// Extension blocks followed by the payload block.
     public var blocks: [CanonicalBlock]

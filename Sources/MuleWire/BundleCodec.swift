@@ -1,7 +1,7 @@
 /// Encodes and decodes BPv7 bundles (RFC 9171 §4) in CBOR, computing and checking CRCs.
 public enum BundleCodec {
     /// Encodes `bundle` as an indefinite-length CBOR array of blocks, filling in every CRC.
-    public static func encode(_ bundle: Bundle) -> [UInt8] {
+    public static func encode(_ bundle: BPBundle) -> [UInt8] {
         var w = CBORWriter(capacity: bundle.payload.count + 96)
         w.beginIndefiniteArray()
         encodePrimary(bundle.primary, into: &w)
@@ -87,7 +87,7 @@ public enum BundleCodec {
     }
 
     /// Decodes one bundle spanning exactly `bytes`.
-    public static func decode(_ bytes: [UInt8]) throws(WireError) -> Bundle {
+    public static func decode(_ bytes: [UInt8]) throws(WireError) -> BPBundle {
         var r = CBORReader(bytes)
         let b = try decode(&r)
         try r.expectEnd()
@@ -95,7 +95,7 @@ public enum BundleCodec {
     }
 
     /// Decodes one bundle starting at the reader's offset, checking every CRC.
-    public static func decode(_ r: inout CBORReader) throws(WireError) -> Bundle {
+    public static func decode(_ r: inout CBORReader) throws(WireError) -> BPBundle {
         try r.readIndefiniteArrayStart()
         let primary = try decodePrimary(&r)
         var blocks: [CanonicalBlock] = []
@@ -114,7 +114,7 @@ public enum BundleCodec {
         guard blocks.dropLast().allSatisfy({ $0.type != CanonicalBlock.payloadType }) else {
             throw .invalidField("more than one payload block")
         }
-        return Bundle(primary: primary, blocks: blocks)
+        return BPBundle(primary: primary, blocks: blocks)
     }
 
     static func decodePrimary(_ r: inout CBORReader) throws(WireError) -> PrimaryBlock {

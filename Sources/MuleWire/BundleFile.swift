@@ -12,7 +12,7 @@ public enum BundleFile {
 
     public enum Entry: Sendable {
         /// A bundle whose CBOR structure and CRCs are valid, with its exact bytes in the file.
-        case bundle(Bundle, range: Range<Int>)
+        case bundle(BPBundle, range: Range<Int>)
         /// Bytes that should have held a bundle but did not decode.
         case damaged(WireError, range: Range<Int>)
     }

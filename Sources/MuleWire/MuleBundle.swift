@@ -23,20 +23,20 @@ public struct MuleBundle: Hashable, Sendable {
 
     /// The creation time Mule writes for a bundle made at `unixMs`: DTN time rounded down to the hour.
     public static func coarseCreationTime(unixMs: UInt64) -> UInt64 {
-        let dtn = unixMs > Bundle.dtnEpochOffsetMs ? unixMs - Bundle.dtnEpochOffsetMs : 0
+        let dtn = unixMs > BPBundle.dtnEpochOffsetMs ? unixMs - BPBundle.dtnEpochOffsetMs : 0
         return dtn - dtn % creationGranularityMs
     }
 
     /// Unix milliseconds after which the bundle is expired.
-    public var expiresAtUnixMs: UInt64 { creationTime &+ Bundle.dtnEpochOffsetMs &+ lifetime }
+    public var expiresAtUnixMs: UInt64 { creationTime &+ BPBundle.dtnEpochOffsetMs &+ lifetime }
 
     /// The UTC day number (days since the Unix epoch) of the creation time: the tag rotation period.
-    public var creationDay: UInt32 { UInt32((creationTime + Bundle.dtnEpochOffsetMs) / 86_400_000) }
+    public var creationDay: UInt32 { UInt32((creationTime + BPBundle.dtnEpochOffsetMs) / 86_400_000) }
 
     public static func destination(for tag: [UInt8]) -> EndpointID { .dtn("//\(Hex.encode(tag))/") }
 
-    public var bundle: Bundle {
-        Bundle(
+    public var bundle: BPBundle {
+        BPBundle(
             primary: PrimaryBlock(
                 destination: MuleBundle.destination(for: tag), creationTime: creationTime, lifetime: lifetime),
             blocks: [.payload(envelope.encode())])
@@ -45,7 +45,7 @@ public struct MuleBundle: Hashable, Sendable {
     public func encode() -> [UInt8] { BundleCodec.encode(bundle) }
 
     /// Validates that a decoded BPv7 bundle has Mule's shape and decodes its envelope.
-    public init(_ b: Bundle) throws(WireError) {
+    public init(_ b: BPBundle) throws(WireError) {
         let p = b.primary
         guard p.source == .dtnNone, p.reportTo == .dtnNone else {
             throw .invalidField("source and report-to must be dtn:none")
