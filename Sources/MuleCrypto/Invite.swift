@@ -30,7 +30,7 @@ public enum Invite {
     }
 
     public static func decode(_ text: String) throws(DecodeError) -> PublicIdentity {
-        let trimmed = text.trimmingCharacters(in: " \t\r\n")
+        let trimmed = text.trimmingWhitespace()
         guard trimmed.lowercased().hasPrefix(prefix), let body = Base32.decode(String(trimmed.dropFirst(prefix.count))),
             body.count >= 1 + 64 + 4
         else { throw .notAnInvite }
@@ -49,8 +49,8 @@ public enum Invite {
 }
 
 extension String {
-    func trimmingCharacters(in set: String) -> String {
-        let chars = Set(set)
+    func trimmingWhitespace() -> String {
+        let chars: Set<Character> = [" ", "\t", "\n", "\r", "\r\n"]
         var s = Substring(self)
         while let f = s.first, chars.contains(f) { s = s.dropFirst() }
         while let l = s.last, chars.contains(l) { s = s.dropLast() }

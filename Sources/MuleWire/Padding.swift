@@ -5,7 +5,7 @@
 /// 2019) of the framed length, and never below ``minimumSize``. PADMÉ keeps overhead under 12%
 /// while leaking O(log log n) bits of the length.
 public enum Padding {
-    public static let minimumSize = 256
+    public static let minimumSize = 512
 
     public static func paddedSize(_ length: Int) -> Int {
         let l = max(length, minimumSize)
