@@ -1,0 +1,82 @@
+import Foundation
+import Testing
+
+@testable import MuleStore
+
+/// Bad input through the executable: one line per problem naming the file and bundle, the valid
+/// bundles still imported, nothing stored changed, exit status non-zero.
+@Suite struct BadInputTests {
+    func twoValidBundles(_ s: Scratch) throws -> (MuleCLI, [UInt8]) {
+        let alice = s.cli("alice"), bob = s.cli("bob")
+        try alice.run("init", "--name", "Alice")
+        try bob.run("init", "--name", "Bob")
+        let inv = (try bob.json("id", "--json") as! [String: String])["invite"]!
+        try alice.run("contacts", "add", inv)
+        try alice.run("send", "Bob", "one")
+        try alice.run("send", "Bob", "two")
+        try alice.run("export", s.file("a.mule"))
+        return (bob, [UInt8](try Data(contentsOf: URL(fileURLWithPath: s.file("a.mule")))))
+    }
+
+    @Test func eachProblemIsOneLineAndTheRestImports() throws {
+        let s = Scratch()
+        let (bob, good) = try twoValidBundles(s)
+        // Bundle 1 damaged in its payload; bundle 2 intact.
+        var damaged = good
+        damaged[60] ^= 0xFF
+        try Data(damaged).write(to: URL(fileURLWithPath: s.file("damaged.mule")))
+        try Data("just some text\n".utf8).write(to: URL(fileURLWithPath: s.file("notes.txt")))
+        try Data([0x89, 0x4D, 0x55, 0x4C, 0x45, 0x0D, 0x0A, 0x1A, 9]).write(to: URL(fileURLWithPath: s.file("future.mule")))
+        try Data(good.prefix(good.count - 10)).write(to: URL(fileURLWithPath: s.file("cut.mule")))
+        try FileManager.default.createDirectory(atPath: s.file("dir.mule"), withIntermediateDirectories: true)
+        try Data(good).write(to: URL(fileURLWithPath: s.file("locked.mule")))
+        chmod(s.file("locked.mule"), 0)
+        let locked = access(s.file("locked.mule"), R_OK) != 0  // root reads anyway
+
+        let r = try bob.run(
+            "import", s.file("damaged.mule"), s.file("notes.txt"), s.file("future.mule"), s.file("cut.mule"),
+            s.file("dir.mule"), s.file("missing.mule"), s.file("locked.mule"))
+        #expect(r.status == 1)
+        let lines = r.errLines
+        #expect(lines.contains { $0.hasPrefix("mule: \(s.file("damaged.mule")): bundle 1: ") })
+        #expect(lines.contains("mule: \(s.file("notes.txt")): not a Mule bundle file (wrong magic)"))
+        #expect(lines.contains("mule: \(s.file("future.mule")): unknown bundle file version 9"))
+        #expect(lines.contains { $0.hasPrefix("mule: \(s.file("cut.mule")): bundle 2: truncated") })
+        #expect(lines.contains("mule: \(s.file("dir.mule")): is a directory"))
+        #expect(lines.contains("mule: \(s.file("missing.mule")): No such file or directory"))
+        if locked { #expect(lines.contains("mule: \(s.file("locked.mule")): Permission denied")) }
+        #expect(!r.err.contains("Fatal") && !r.err.contains("Stack"))
+        // Bundle 2 of damaged.mule and bundle 1 of cut.mule were good: both messages arrived.
+        let msgs = try bob.json("messages", "--json") as! [[String: Any]]
+        #expect(Set(msgs.compactMap { $0["text"] as? String }) == ["one", "two"])
+    }
+
+    @Test func expiredAndForeignBundlesAreNamed() throws {
+        let s = Scratch()
+        let (bob, good) = try twoValidBundles(s)
+        // A bundle file whose only bundle is a valid BPv7 bundle but not a Mule bundle.
+        let foreign: [UInt8] = Array(good.prefix(9)) + [
+            0x9F, 0x88, 0x07, 0x00, 0x00, 0x82, 0x01, 0x00, 0x82, 0x01, 0x00, 0x82, 0x01, 0x00, 0x82, 0x00, 0x00, 0x01,
+            0x85, 0x01, 0x01, 0x00, 0x00, 0x41, 0x00, 0xFF,
+        ]
+        try Data(foreign).write(to: URL(fileURLWithPath: s.file("foreign.mule")))
+        let r = try bob.run("import", s.file("foreign.mule"))
+        #expect(r.status == 1)
+        #expect(r.errLines.count == 1)
+        #expect(r.err.hasPrefix("mule: \(s.file("foreign.mule")): bundle 1: "))
+        let st = try bob.json("status", "--json") as! [String: Any]
+        #expect(st["carried"] as? Int == 0 && st["received"] as? Int == 0)
+    }
+
+    @Test func usageErrorsAreOneLine() throws {
+        let s = Scratch()
+        let c = s.cli("x")
+        let r = try c.run("send", "Bob", "hi")
+        #expect(r.status == 1)
+        #expect(r.errLines == ["mule: no identity in \(s.file("x")): run 'mule init --name NAME' first"])
+        try c.run("init", "--name", "X")
+        #expect(try c.run("send", "Nobody", "hi").errLines == ["mule: no contact matches 'Nobody' (see 'mule contacts list')"])
+        #expect(try c.run("contacts", "add", "mule1garbage").status == 1)
+        #expect(try c.run("send", "X", "--lifetime", "soon", "hi").status != 0)
+    }
+}

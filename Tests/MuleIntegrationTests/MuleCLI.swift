@@ -1,0 +1,62 @@
+import Foundation
+
+/// Runs the real `mule` executable built next to the tests.
+struct MuleCLI {
+    static var packageRoot: URL {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    }
+
+    static var binary: String {
+        if let b = ProcessInfo.processInfo.environment["MULE_BIN"] { return b }
+        return packageRoot.appendingPathComponent(".build/debug/mule").path
+    }
+
+    struct Result {
+        var status: Int32
+        var out: String
+        var err: String
+        var errLines: [String] { err.split(separator: "\n").map(String.init) }
+    }
+
+    let home: String
+
+    @discardableResult
+    func run(_ args: String...) throws -> Result { try run(args) }
+
+    func run(_ args: [String]) throws -> Result {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: MuleCLI.binary)
+        p.arguments = ["--home", home] + args
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        p.standardInput = FileHandle.nullDevice
+        try p.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile()
+        let e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return Result(status: p.terminationStatus, out: String(decoding: o, as: UTF8.self), err: String(decoding: e, as: UTF8.self))
+    }
+
+    func json(_ args: String...) throws -> Any {
+        let r = try run(args)
+        guard r.status == 0 || args.first == "import" else { throw CLIError("mule \(args) failed: \(r.err)") }
+        return try JSONSerialization.jsonObject(with: Data(r.out.utf8))
+    }
+}
+
+struct CLIError: Error, CustomStringConvertible {
+    var description: String
+    init(_ d: String) { description = d }
+}
+
+final class Scratch {
+    let path: String
+    init() {
+        path = FileManager.default.temporaryDirectory.appendingPathComponent("mule-it-\(UUID().uuidString)").path
+        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    }
+    deinit { try? FileManager.default.removeItem(atPath: path) }
+    func file(_ n: String) -> String { path + "/" + n }
+    func cli(_ name: String) -> MuleCLI { MuleCLI(home: file(name)) }
+}
