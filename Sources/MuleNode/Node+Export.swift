@@ -7,6 +7,8 @@ public struct ExportReport: Sendable, Equatable {
     public var own = 0
     public var carried = 0
     public var bytes: Int64 = 0
+
+    public init() {}
 }
 
 extension Node {

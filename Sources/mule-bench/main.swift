@@ -1,1 +1,122 @@
-print("stub")
+import CBaseline
+import Foundation
+import MuleCrypto
+import MuleNode
+import MuleStore
+import MuleWire
+
+/// Prints Mule's figures next to plain C loops over the same library calls.
+/// Run with `swift run -c release mule-bench`.
+
+func seconds(_ body: () throws -> Void) rethrows -> Double {
+    let t0 = DispatchTime.now().uptimeNanoseconds
+    try body()
+    return Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+}
+
+func row(_ label: String, _ value: String, _ note: String = "") {
+    print(label.padding(toLength: 44, withPad: " ", startingAt: 0) + value.padding(toLength: 18, withPad: " ", startingAt: 0) + note)
+}
+
+func rate(_ n: Int, _ s: Double) -> String { String(format: "%.0f /s", Double(n) / s) }
+
+let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("mule-bench-\(getpid())").path
+try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+defer { try? FileManager.default.removeItem(atPath: scratch) }
+
+print("mule-bench (release build expected; machine noise applies — compare ratios, not absolutes)\n")
+
+// 1. Seal + sign and open + verify of 1 KiB messages.
+let alice = Identity.generate(name: "Alice"), bob = Identity.generate(name: "Bob")
+let text = String(repeating: "m", count: 1024)
+let tag = [UInt8](repeating: 1, count: 16)
+let creation = MuleBundle.coarseCreationTime(unixMs: 1_790_000_000_000)
+let n = 4000
+var sealed: [Sealer.Sealed] = []
+sealed.reserveCapacity(n)
+let tSeal = try seconds {
+    for _ in 0..<n {
+        sealed.append(
+            try Sealer.seal(
+                .text(text), from: alice, toAgreementKey: bob.agreement.publicKey, tag: tag, creationTime: creation,
+                lifetime: 86_400_000, sentAt: 1))
+    }
+}
+let contentLen = MessageContent(
+    senderSigningKey: alice.signing.publicKey, senderAgreementKey: alice.agreement.publicKey, senderName: "Alice",
+    ackSecret: [UInt8](repeating: 0, count: 32), sentAt: 1, body: .text(text)
+).encode().count
+guard case .message(let env0) = sealed[0].bundle.envelope else { fatalError() }
+let padded = env0.ciphertext.count - 16
+let cSeal = mule_baseline_seal(Int32(n), contentLen, padded)
+row("seal+sign 1 KiB (Swift)", rate(n, tSeal), String(format: "C loop %@ → %.0f%% of C", rate(n, cSeal), 100 * cSeal / tSeal))
+var opened = 0
+let tOpen = try seconds {
+    for s in sealed {
+        guard case .message(let env) = s.bundle.envelope else { continue }
+        _ = try Sealer.open(s.bundle, env, as: bob)
+        opened += 1
+    }
+}
+let cOpen = mule_baseline_open(Int32(n), contentLen, padded)
+row("open+verify 1 KiB (Swift)", rate(opened, tOpen), String(format: "C loop %@ → %.0f%% of C", rate(n, cOpen), 100 * cOpen / tOpen))
+
+// 2. Export and import of 10 000 bundles (a carrier's view: stored, not decrypted).
+func node(_ name: String) throws -> Node {
+    try Node(profile: try Profile.create(home: scratch + "/" + name, name: name))
+}
+let a = try node("alice"), b = try node("bob"), c = try node("carol")
+try a.addContact(invite: b.invite)
+let count = 10_000
+let tSend = try seconds { for i in 0..<count { try a.send(to: "Bob", .text("message number \(i)")) } }
+row("send (seal + store) 10 000 messages", rate(count, tSend))
+var exported = ExportReport()
+let tExport = try seconds { exported = try a.export(to: scratch + "/x.mule") }
+row("export 10 000 bundles", rate(exported.bundles, tExport), ByteCount.format(exported.bytes))
+var imported = ImportReport()
+let tImport = try seconds { imported = try c.importFiles([scratch + "/x.mule"]) }
+let bundleSize = Int(exported.bytes) / max(exported.bundles, 1)
+let cInsert = mule_baseline_sqlite_insert(scratch + "/baseline.sqlite", Int32(count), bundleSize)
+row(
+    "import 10 000 bundles (carried)", rate(imported.carried, tImport),
+    String(format: "C insert loop %@ → %.0f%% of C", rate(count, cInsert), 100 * cInsert / tImport))
+let tDeliver = try seconds { imported = try b.importFiles([scratch + "/x.mule"]) }
+row("import 10 000 bundles (delivered, decrypted)", rate(imported.delivered, tDeliver))
+
+// 3. A 10 MiB attachment.
+let big = Sodium.randomBytes(10 << 20)
+try Data(big).write(to: URL(fileURLWithPath: scratch + "/big.bin"))
+let tBig = try seconds {
+    let d = try node("dora"), e = try node("eve")
+    try d.addContact(invite: e.invite)
+    _ = try d.sendFile(to: "Eve", path: scratch + "/big.bin")
+    _ = try d.export(to: scratch + "/big.mule")
+    _ = try e.importFiles([scratch + "/big.mule"])
+}
+row("10 MiB attachment send→export→import", String(format: "%.1f MB/s", 10.485_76 / tBig))
+let tSealBig = try seconds {
+    let s = try Sealer.seal(
+        .file(name: "big.bin", data: big), from: alice, toAgreementKey: bob.agreement.publicKey, tag: tag,
+        creationTime: creation, lifetime: 86_400_000, sentAt: 1)
+    guard case .message(let env) = s.bundle.envelope else { return }
+    _ = try Sealer.open(s.bundle, env, as: bob)
+}
+row("10 MiB attachment seal+open", String(format: "%.1f MB/s", 10.485_76 / tSealBig))
+
+// 4. CLI latency: the release `mule` next to this binary answering `status`.
+let exe = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("mule").path
+if FileManager.default.isExecutableFile(atPath: exe) {
+    var times: [Double] = []
+    for _ in 0..<15 {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: exe)
+        p.arguments = ["--home", scratch + "/alice", "status"]
+        p.standardOutput = FileHandle.nullDevice
+        times.append(try seconds {
+            try p.run()
+            p.waitUntilExit()
+        })
+    }
+    times.sort()
+    row("CLI 'mule status' wall time (median of 15)", String(format: "%.1f ms", times[7] * 1000), String(format: "min %.1f ms", times[0] * 1000))
+}
