@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 @testable import MuleCrypto
@@ -166,5 +167,38 @@ import Testing
         #expect(try Padding.unpad(padded) == [1, 2, 3])
         padded[100] = 1
         #expect(throws: WireError.self) { try Padding.unpad(padded) }
+    }
+}
+
+/// Samples/sample.mule opens with the keys in Samples/sample-keys.json, as Docs/PROTOCOL.md says.
+@Suite struct SampleFileTests {
+    struct Keys: Decodable {
+        struct Recipient: Decodable {
+            var ed25519_secret: String
+            var x25519_secret: String
+        }
+        struct Sender: Decodable { var ed25519_public: String }
+        var recipient: Recipient
+        var sender: Sender
+        var text: String
+    }
+
+    @Test func sampleOpensWithItsKeys() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let keys = try JSONDecoder().decode(Keys.self, from: Data(contentsOf: root.appendingPathComponent("Samples/sample-keys.json")))
+        let file = [UInt8](try Data(contentsOf: root.appendingPathComponent("Samples/sample.mule")))
+        let bob = Identity(
+            name: "Bob", signing: try SigningKey(secretKey: Hex.decode(keys.recipient.ed25519_secret)!),
+            agreement: try AgreementKey(secretKey: Hex.decode(keys.recipient.x25519_secret)!))
+        let entries = try BundleFile.parse(file)
+        #expect(entries.count == 1)
+        guard case .bundle(let b, _) = entries[0] else { Issue.record("damaged sample"); return }
+        let mb = try MuleBundle(b)
+        // The first message to a new contact uses the intro tag of its creation day.
+        #expect(mb.tag == RecipientTags.intro(recipientAgreementKey: bob.agreement.publicKey, day: mb.creationDay))
+        guard case .message(let env) = mb.envelope else { Issue.record("not a message"); return }
+        let content = try Sealer.open(mb, env, as: bob)
+        #expect(content.body == .text(keys.text))
+        #expect(Hex.encode(content.senderSigningKey) == keys.sender.ed25519_public)
     }
 }
