@@ -103,7 +103,9 @@ extension Node {
         _ c: Candidate, tx: StoreTransaction, now: Int64, files: String, report d: inout ImportReport,
         acks: inout [Int64: [[UInt8]]]
     ) throws {
-        guard try !tx.hasSeen(id: c.id) else {
+        var dropHash: [UInt8]?
+        if case .message(let env) = c.bundle.envelope { dropHash = env.dropHash }
+        guard try !tx.isKnown(id: c.id, dropHash: dropHash) else {
             d.duplicates += 1
             return
         }
@@ -129,11 +131,6 @@ extension Node {
                         receivedAt: now, own: false, data: c.bytes))
             }
         case .message(let env):
-            if try tx.isDelivered(dropHash: env.dropHash) {
-                d.duplicates += 1
-                try tx.markSeen(id: c.id, expiresAt: expiresAt)
-                return
-            }
             d.imported += 1
             guard let content = c.opened else {
                 d.carried += 1

@@ -20,7 +20,7 @@ enum Schema {
                 CREATE INDEX bundle_dropHash ON bundle(dropHash) WHERE dropHash IS NOT NULL;
                 CREATE INDEX bundle_eviction ON bundle(own, expiresAt, receivedAt);
                 CREATE TABLE seen (
-                    id BLOB PRIMARY KEY,            -- every bundle ever accepted, until it expires
+                    id BLOB PRIMARY KEY,            -- accepted bundles not kept in `bundle`, until they expire
                     expiresAt INTEGER NOT NULL
                 ) WITHOUT ROWID;
                 CREATE TABLE delivered (

@@ -2,9 +2,14 @@ import Foundation
 import GRDB
 
 extension StoreTransaction {
-    public func hasSeen(id: [UInt8]) throws -> Bool {
-        let s = try db.cachedStatement(sql: "SELECT 1 FROM seen WHERE id = ?")
-        return try Int.fetchOne(s, arguments: [id.data]) != nil
+    /// True if this bundle was stored or accepted before, or (for a message) its drop hash is
+    /// known to be delivered: one query, because import asks it for every bundle.
+    public func isKnown(id: [UInt8], dropHash: [UInt8]?) throws -> Bool {
+        let s = try db.cachedStatement(sql: """
+            SELECT EXISTS(SELECT 1 FROM bundle WHERE id = ?1) OR EXISTS(SELECT 1 FROM seen WHERE id = ?1)
+                OR (?2 IS NOT NULL AND EXISTS(SELECT 1 FROM delivered WHERE dropHash = ?2))
+            """)
+        return try Bool.fetchOne(s, arguments: [id.data, dropHash?.data]) ?? false
     }
 
     public func markSeen(id: [UInt8], expiresAt: Int64) throws {
@@ -21,7 +26,6 @@ extension StoreTransaction {
             b.id.data, b.tag.data, b.kind.rawValue, b.dropHash?.data, b.expiresAt, b.receivedAt, b.data.count,
             b.own, b.data.data,
         ])
-        try markSeen(id: b.id, expiresAt: b.expiresAt)
     }
 
     public func isDelivered(dropHash: [UInt8]) throws -> Bool {
@@ -30,7 +34,7 @@ extension StoreTransaction {
     }
 
     /// Records that a receipt revealed the ack secret of `dropHash`, and drops every bundle that
-    /// carries it. Returns the number of bundles dropped.
+    /// carries it (the delivery mark keeps them from coming back). Returns the number dropped.
     @discardableResult
     public func markDelivered(dropHash: [UInt8], expiresAt: Int64) throws -> Int {
         try db.cachedStatement(sql: "INSERT OR IGNORE INTO delivered(dropHash, expiresAt) VALUES (?, ?)")
@@ -66,15 +70,20 @@ extension StoreTransaction {
     public func evict(toFit quota: Int64) throws -> Int {
         var total = try Int64.fetchOne(db, sql: "SELECT COALESCE(SUM(size), 0) FROM bundle WHERE own = 0") ?? 0
         guard total > quota else { return 0 }
-        var victims: [Int64] = []
+        var victims: [(rowid: Int64, id: Data, expiresAt: Int64)] = []
         let cursor = try Row.fetchCursor(
-            db, sql: "SELECT rowid, size FROM bundle WHERE own = 0 ORDER BY expiresAt, receivedAt, rowid")
+            db, sql: "SELECT rowid, id, expiresAt, size FROM bundle WHERE own = 0 ORDER BY expiresAt, receivedAt, rowid")
         while total > quota, let row = try cursor.next() {
-            victims.append(row["rowid"])
+            victims.append((row["rowid"], row["id"], row["expiresAt"]))
             total -= row["size"] as Int64
         }
-        let s = try db.cachedStatement(sql: "DELETE FROM bundle WHERE rowid = ?")
-        for v in victims { try s.execute(arguments: [v]) }
+        let delete = try db.cachedStatement(sql: "DELETE FROM bundle WHERE rowid = ?")
+        // An evicted bundle stays "seen" so the next stick does not bring it straight back.
+        let seen = try db.cachedStatement(sql: "INSERT OR IGNORE INTO seen(id, expiresAt) VALUES (?, ?)")
+        for v in victims {
+            try delete.execute(arguments: [v.rowid])
+            try seen.execute(arguments: [v.id, v.expiresAt])
+        }
         return victims.count
     }
 

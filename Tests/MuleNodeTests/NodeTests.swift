@@ -102,6 +102,9 @@ import Testing
         let kept = try carol.store.read { tx in try tx.bundlesForExport(now: 0) }.filter { !$0.own }.map(\.expiresAt)
         let all = try alice.store.read { tx in try tx.bundlesForExport(now: 0) }.map(\.expiresAt).sorted()
         #expect(kept.sorted() == Array(all.suffix(4)))
+        // The same stick again brings nothing back: evicted bundles stay seen.
+        let again = try carol.importFiles([w.dir.file("a.mule")])
+        #expect((again.carried, again.duplicates) == (0, 10))
         try carol.setQuota(0)
         #expect(try carol.status().ownBundles == 2)
     }
