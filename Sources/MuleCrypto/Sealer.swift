@@ -20,7 +20,9 @@ public enum Sealer {
         Sodium.blake2b(outputLength: 32, Array("mule-ack-v1".utf8), ackSecret)
     }
 
-    static func associatedData(tag: [UInt8], creationTime: UInt64, lifetime: UInt64, dropHash: [UInt8], ephemeralKey: [UInt8]) -> [UInt8] {
+    static func associatedData(tag: [UInt8], creationTime: UInt64, lifetime: UInt64, dropHash: [UInt8], ephemeralKey: [UInt8])
+        -> [UInt8]
+    {
         var ad = Array("mule-env-v1".utf8)
         ad.reserveCapacity(ad.count + 16 + 16 + 64)
         ad += tag
@@ -48,7 +50,8 @@ public enum Sealer {
             senderName: sender.name, ackSecret: ack, sentAt: sentAt, body: body
         ).encode()
         let eph = AgreementKey.generate()
-        let ad = associatedData(tag: tag, creationTime: creationTime, lifetime: lifetime, dropHash: drop, ephemeralKey: eph.publicKey)
+        let ad = associatedData(
+            tag: tag, creationTime: creationTime, lifetime: lifetime, dropHash: drop, ephemeralKey: eph.publicKey)
         let signature = sender.signing.sign(Array("mule-sig-v1".utf8) + recipient + ad + content)
         let plaintext = Padding.pad(SignedContent(content: content, signature: signature).encode())
         let key = envelopeKey(shared: try eph.sharedSecret(with: recipient), ephemeralKey: eph.publicKey, recipientKey: recipient)

@@ -30,7 +30,8 @@ extension Node {
             if var existing = try tx.contact(signingKey: who.signingKey) {
                 guard existing.state == .request else { return .failure(.alreadyContact(existing.name)) }
                 guard existing.agreementKey == who.agreementKey else {
-                    return .failure(.invalidArgument("this invite's encryption key differs from the key '\(existing.name)' wrote with"))
+                    return .failure(
+                        .invalidArgument("this invite's encryption key differs from the key '\(existing.name)' wrote with"))
                 }
                 try tx.setContactState(id: existing.id, .contact)
                 if name != nil { try tx.renameContact(id: existing.id, to: display) }

@@ -30,7 +30,8 @@ extension Node {
         func reject(_ index: Int?, _ reason: String) {
             report.rejected += 1
             report.problems.append(ImportProblem(file: path, bundle: index, reason: reason))
-            logger.info("rejected", metadata: ["file": "\(path)", "bundle": "\(index.map(String.init) ?? "-")", "reason": "\(reason)"])
+            logger.info(
+                "rejected", metadata: ["file": "\(path)", "bundle": "\(index.map(String.init) ?? "-")", "reason": "\(reason)"])
         }
         let bytes: [UInt8]
         do { bytes = try SecureFile.read(path) } catch {
@@ -39,7 +40,10 @@ extension Node {
         }
         let entries: [BundleFile.Entry]
         do { entries = try BundleFile.parse(bytes) } catch {
-            reject(nil, error == .wrongMagic || bytes.count < BundleFile.magic.count ? WireError.wrongMagic.description : error.description)
+            reject(
+                nil,
+                error == .wrongMagic || bytes.count < BundleFile.magic.count
+                    ? WireError.wrongMagic.description : error.description)
             return
         }
         let now = clock()
@@ -185,7 +189,8 @@ extension Node {
         for chunk in stride(from: 0, to: acks.count, by: Envelope.maxAcksPerReceipt) {
             var b = MuleBundle(
                 tag: [], creationTime: creation, lifetime: lifetime,
-                envelope: .receipt(ReceiptEnvelope(acks: Array(acks[chunk..<min(chunk + Envelope.maxAcksPerReceipt, acks.count)]))))
+                envelope: .receipt(
+                    ReceiptEnvelope(acks: Array(acks[chunk..<min(chunk + Envelope.maxAcksPerReceipt, acks.count)]))))
             b.tag = RecipientTags.pair(pairKey: key, recipientSigningKey: contact.signingKey, day: b.creationDay)
             let bytes = b.encode()
             try tx.insert(
@@ -199,10 +204,11 @@ extension Node {
     static func saveAttachment(_ data: [UInt8], name: String, id: String, directory: String) throws -> String {
         try FileManager.default.createDirectory(
             atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        var safe = String(name.unicodeScalars.map { s -> Character in
-            let c = Character(s)
-            return c.isLetter || c.isNumber || c == "." || c == "-" || c == "_" ? c : "_"
-        })
+        var safe = String(
+            name.unicodeScalars.map { s -> Character in
+                let c = Character(s)
+                return c.isLetter || c.isNumber || c == "." || c == "-" || c == "_" ? c : "_"
+            })
         while safe.hasPrefix(".") { safe.removeFirst() }
         if safe.isEmpty { safe = "file" }
         let path = directory + "/" + String(id.prefix(8)) + "-" + String(safe.prefix(100))

@@ -5,54 +5,55 @@ enum Schema {
     static var migrator: DatabaseMigrator {
         var m = DatabaseMigrator()
         m.registerMigration("v1") { db in
-            try db.execute(sql: """
-                CREATE TABLE bundle (
-                    id BLOB NOT NULL UNIQUE,        -- BLAKE2b-256 of the bundle's bytes
-                    tag BLOB NOT NULL,              -- recipient tag (16 bytes)
-                    kind INTEGER NOT NULL,          -- 0 message, 1 receipt
-                    dropHash BLOB,                  -- message bundles only
-                    expiresAt INTEGER NOT NULL,     -- Unix ms
-                    receivedAt INTEGER NOT NULL,    -- Unix ms
-                    size INTEGER NOT NULL,
-                    own INTEGER NOT NULL,           -- 1: made by this node, never evicted
-                    data BLOB NOT NULL
-                );
-                CREATE INDEX bundle_dropHash ON bundle(dropHash) WHERE dropHash IS NOT NULL;
-                CREATE INDEX bundle_eviction ON bundle(own, expiresAt, receivedAt);
-                CREATE TABLE seen (
-                    id BLOB PRIMARY KEY,            -- accepted bundles not kept in `bundle`, until they expire
-                    expiresAt INTEGER NOT NULL
-                ) WITHOUT ROWID;
-                CREATE TABLE delivered (
-                    dropHash BLOB PRIMARY KEY,      -- drop hashes whose ack secret a receipt revealed
-                    expiresAt INTEGER NOT NULL
-                ) WITHOUT ROWID;
-                CREATE TABLE contact (
-                    id INTEGER PRIMARY KEY,
-                    signingKey BLOB NOT NULL UNIQUE,
-                    agreementKey BLOB NOT NULL,
-                    name TEXT NOT NULL,
-                    state TEXT NOT NULL,            -- contact | request | blocked
-                    heardFrom INTEGER NOT NULL DEFAULT 0,
-                    addedAt INTEGER NOT NULL
-                );
-                CREATE TABLE message (
-                    id TEXT PRIMARY KEY,            -- hex of the first 16 bytes of the drop hash
-                    contactId INTEGER NOT NULL REFERENCES contact(id),
-                    direction TEXT NOT NULL,        -- in | out
-                    body TEXT,
-                    fileName TEXT,
-                    filePath TEXT,
-                    fileSize INTEGER,
-                    status TEXT NOT NULL,           -- queued | sent | delivered | received
-                    sentAt INTEGER NOT NULL,
-                    receivedAt INTEGER,
-                    deliveredAt INTEGER,
-                    dropHash BLOB NOT NULL UNIQUE
-                );
-                CREATE INDEX message_contact ON message(contactId, sentAt);
-                CREATE TABLE setting (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-                """)
+            try db.execute(
+                sql: """
+                    CREATE TABLE bundle (
+                        id BLOB NOT NULL UNIQUE,        -- BLAKE2b-256 of the bundle's bytes
+                        tag BLOB NOT NULL,              -- recipient tag (16 bytes)
+                        kind INTEGER NOT NULL,          -- 0 message, 1 receipt
+                        dropHash BLOB,                  -- message bundles only
+                        expiresAt INTEGER NOT NULL,     -- Unix ms
+                        receivedAt INTEGER NOT NULL,    -- Unix ms
+                        size INTEGER NOT NULL,
+                        own INTEGER NOT NULL,           -- 1: made by this node, never evicted
+                        data BLOB NOT NULL
+                    );
+                    CREATE INDEX bundle_dropHash ON bundle(dropHash) WHERE dropHash IS NOT NULL;
+                    CREATE INDEX bundle_eviction ON bundle(own, expiresAt, receivedAt);
+                    CREATE TABLE seen (
+                        id BLOB PRIMARY KEY,            -- accepted bundles not kept in `bundle`, until they expire
+                        expiresAt INTEGER NOT NULL
+                    ) WITHOUT ROWID;
+                    CREATE TABLE delivered (
+                        dropHash BLOB PRIMARY KEY,      -- drop hashes whose ack secret a receipt revealed
+                        expiresAt INTEGER NOT NULL
+                    ) WITHOUT ROWID;
+                    CREATE TABLE contact (
+                        id INTEGER PRIMARY KEY,
+                        signingKey BLOB NOT NULL UNIQUE,
+                        agreementKey BLOB NOT NULL,
+                        name TEXT NOT NULL,
+                        state TEXT NOT NULL,            -- contact | request | blocked
+                        heardFrom INTEGER NOT NULL DEFAULT 0,
+                        addedAt INTEGER NOT NULL
+                    );
+                    CREATE TABLE message (
+                        id TEXT PRIMARY KEY,            -- hex of the first 16 bytes of the drop hash
+                        contactId INTEGER NOT NULL REFERENCES contact(id),
+                        direction TEXT NOT NULL,        -- in | out
+                        body TEXT,
+                        fileName TEXT,
+                        filePath TEXT,
+                        fileSize INTEGER,
+                        status TEXT NOT NULL,           -- queued | sent | delivered | received
+                        sentAt INTEGER NOT NULL,
+                        receivedAt INTEGER,
+                        deliveredAt INTEGER,
+                        dropHash BLOB NOT NULL UNIQUE
+                    );
+                    CREATE INDEX message_contact ON message(contactId, sentAt);
+                    CREATE TABLE setting (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+                    """)
         }
         return m
     }

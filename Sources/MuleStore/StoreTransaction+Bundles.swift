@@ -5,10 +5,11 @@ extension StoreTransaction {
     /// True if this bundle was stored or accepted before, or (for a message) its drop hash is
     /// known to be delivered: one query, because import asks it for every bundle.
     public func isKnown(id: [UInt8], dropHash: [UInt8]?) throws -> Bool {
-        let s = try db.cachedStatement(sql: """
-            SELECT EXISTS(SELECT 1 FROM bundle WHERE id = ?1) OR EXISTS(SELECT 1 FROM seen WHERE id = ?1)
-                OR (?2 IS NOT NULL AND EXISTS(SELECT 1 FROM delivered WHERE dropHash = ?2))
-            """)
+        let s = try db.cachedStatement(
+            sql: """
+                SELECT EXISTS(SELECT 1 FROM bundle WHERE id = ?1) OR EXISTS(SELECT 1 FROM seen WHERE id = ?1)
+                    OR (?2 IS NOT NULL AND EXISTS(SELECT 1 FROM delivered WHERE dropHash = ?2))
+                """)
         return try Bool.fetchOne(s, arguments: [id.data, dropHash?.data]) ?? false
     }
 
@@ -18,10 +19,11 @@ extension StoreTransaction {
     }
 
     public func insert(_ b: StoredBundle) throws {
-        let s = try db.cachedStatement(sql: """
-            INSERT INTO bundle(id, tag, kind, dropHash, expiresAt, receivedAt, size, own, data)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """)
+        let s = try db.cachedStatement(
+            sql: """
+                INSERT INTO bundle(id, tag, kind, dropHash, expiresAt, receivedAt, size, own, data)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """)
         try s.execute(arguments: [
             b.id.data, b.tag.data, b.kind.rawValue, b.dropHash?.data, b.expiresAt, b.receivedAt, b.data.count,
             b.own, b.data.data,
@@ -88,17 +90,21 @@ extension StoreTransaction {
     }
 
     public func statistics() throws -> StoreStatistics {
-        let b = try Row.fetchOne(db, sql: """
-            SELECT COALESCE(SUM(own = 1), 0) AS ownN, COALESCE(SUM(own = 0), 0) AS carriedN,
-                   COALESCE(SUM(CASE WHEN own = 0 THEN size END), 0) AS carriedBytes,
-                   COALESCE(SUM(CASE WHEN own = 1 THEN size END), 0) AS ownBytes
-            FROM bundle
-            """)!
-        let m = try Row.fetchOne(db, sql: """
-            SELECT COALESCE(SUM(status = 'queued'), 0) AS q, COALESCE(SUM(status = 'sent'), 0) AS s,
-                   COALESCE(SUM(status = 'delivered'), 0) AS d, COALESCE(SUM(status = 'received'), 0) AS r
-            FROM message
-            """)!
+        let b = try Row.fetchOne(
+            db,
+            sql: """
+                SELECT COALESCE(SUM(own = 1), 0) AS ownN, COALESCE(SUM(own = 0), 0) AS carriedN,
+                       COALESCE(SUM(CASE WHEN own = 0 THEN size END), 0) AS carriedBytes,
+                       COALESCE(SUM(CASE WHEN own = 1 THEN size END), 0) AS ownBytes
+                FROM bundle
+                """)!
+        let m = try Row.fetchOne(
+            db,
+            sql: """
+                SELECT COALESCE(SUM(status = 'queued'), 0) AS q, COALESCE(SUM(status = 'sent'), 0) AS s,
+                       COALESCE(SUM(status = 'delivered'), 0) AS d, COALESCE(SUM(status = 'received'), 0) AS r
+                FROM message
+                """)!
         return StoreStatistics(
             ownBundles: b["ownN"], carriedBundles: b["carriedN"], carriedBytes: b["carriedBytes"],
             ownBytes: b["ownBytes"], queuedMessages: m["q"], sentMessages: m["s"], deliveredMessages: m["d"],

@@ -3,11 +3,12 @@ import GRDB
 
 extension StoreTransaction {
     public func insert(_ m: MessageRecord) throws {
-        try db.cachedStatement(sql: """
-            INSERT INTO message(id, contactId, direction, body, fileName, filePath, fileSize, status, sentAt,
-                                receivedAt, deliveredAt, dropHash)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """
+        try db.cachedStatement(
+            sql: """
+                INSERT INTO message(id, contactId, direction, body, fileName, filePath, fileSize, status, sentAt,
+                                    receivedAt, deliveredAt, dropHash)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """
         ).execute(arguments: [
             m.id, m.contactId, m.direction.rawValue, m.body, m.fileName, m.filePath, m.fileSize, m.status.rawValue,
             m.sentAt, m.receivedAt, m.deliveredAt, m.dropHash.data,
@@ -32,10 +33,11 @@ extension StoreTransaction {
     /// Marks an outgoing message delivered. Returns true if it was this node's and not yet delivered.
     @discardableResult
     public func markMessageDelivered(dropHash: [UInt8], at time: Int64) throws -> Bool {
-        try db.cachedStatement(sql: """
-            UPDATE message SET status = 'delivered', deliveredAt = ?
-            WHERE dropHash = ? AND direction = 'out' AND status != 'delivered'
-            """
+        try db.cachedStatement(
+            sql: """
+                UPDATE message SET status = 'delivered', deliveredAt = ?
+                WHERE dropHash = ? AND direction = 'out' AND status != 'delivered'
+                """
         ).execute(arguments: [time, dropHash.data])
         return db.changesCount > 0
     }

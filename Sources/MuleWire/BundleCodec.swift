@@ -180,4 +180,3 @@ public enum BundleCodec {
         guard stored == computed else { throw .crcMismatch(block: blockIndex) }
     }
 }
-

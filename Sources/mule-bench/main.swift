@@ -15,7 +15,9 @@ func seconds(_ body: () throws -> Void) rethrows -> Double {
 }
 
 func row(_ label: String, _ value: String, _ note: String = "") {
-    print(label.padding(toLength: 44, withPad: " ", startingAt: 0) + value.padding(toLength: 18, withPad: " ", startingAt: 0) + note)
+    print(
+        label.padding(toLength: 44, withPad: " ", startingAt: 0) + value.padding(toLength: 18, withPad: " ", startingAt: 0) + note
+    )
 }
 
 func rate(_ n: Int, _ s: Double) -> String { String(format: "%.0f /s", Double(n) / s) }
@@ -59,7 +61,9 @@ let tOpen = try seconds {
     }
 }
 let cOpen = mule_baseline_open(Int32(n), contentLen, padded)
-row("open+verify 1 KiB (Swift)", rate(opened, tOpen), String(format: "C loop %@ → %.0f%% of C", rate(n, cOpen), 100 * cOpen / tOpen))
+row(
+    "open+verify 1 KiB (Swift)", rate(opened, tOpen),
+    String(format: "C loop %@ → %.0f%% of C", rate(n, cOpen), 100 * cOpen / tOpen))
 
 // 2. Export and import of 10 000 bundles (a carrier's view: stored, not decrypted).
 func node(_ name: String) throws -> Node {
@@ -115,13 +119,16 @@ if FileManager.default.isExecutableFile(atPath: exe) {
     posix_spawn_file_actions_init(&actions)
     posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
     for _ in 0..<15 {
-        times.append(seconds {
-            var pid: pid_t = 0
-            guard posix_spawn(&pid, exe, &actions, nil, &argv, environ) == 0 else { return }
-            var status: Int32 = 0
-            waitpid(pid, &status, 0)
-        })
+        times.append(
+            seconds {
+                var pid: pid_t = 0
+                guard posix_spawn(&pid, exe, &actions, nil, &argv, environ) == 0 else { return }
+                var status: Int32 = 0
+                waitpid(pid, &status, 0)
+            })
     }
     times.sort()
-    row("CLI 'mule status' wall time (median of 15)", String(format: "%.1f ms", times[7] * 1000), String(format: "min %.1f ms", times[0] * 1000))
+    row(
+        "CLI 'mule status' wall time (median of 15)", String(format: "%.1f ms", times[7] * 1000),
+        String(format: "min %.1f ms", times[0] * 1000))
 }

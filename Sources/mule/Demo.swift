@@ -15,7 +15,10 @@ struct Demo: ParsableCommand {
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
             defer { if !keep { try? FileManager.default.removeItem(atPath: dir) } }
             try story(in: dir)
-            print(keep ? "\nEverything is still in \(dir) — try: mule --home \(dir)/bob messages" : "\n(The temporary directory was removed; run with --keep to look around.)")
+            print(
+                keep
+                    ? "\nEverything is still in \(dir) — try: mule --home \(dir)/bob messages"
+                    : "\n(The temporary directory was removed; run with --keep to look around.)")
         }
     }
 
@@ -40,7 +43,9 @@ struct Demo: ParsableCommand {
 
         step("Alice writes to Bob and attaches a map, then exports to her USB stick.")
         try alice.send(to: "Bob", .text("Meet at the old well at noon on Friday."))
-        try alice.send(to: "Bob", .file(name: "map.txt", data: Array("  N\n  |\n W-+-E  the well is 200 m east of the bridge\n  |\n  S\n".utf8)))
+        try alice.send(
+            to: "Bob",
+            .file(name: "map.txt", data: Array("  N\n  |\n W-+-E  the well is 200 m east of the bridge\n  |\n  S\n".utf8)))
         let stick1 = "\(dir)/alice-stick.mule"
         let e1 = try alice.export(to: stick1)
         say("  alice-stick.mule: \(e1.bundles) bundles, \(ByteCount.format(e1.bytes)). Alice's messages are now 'sent'.")
@@ -56,7 +61,9 @@ struct Demo: ParsableCommand {
         let i2 = try bob.importFiles([stick2])
         say("  bob: delivered \(i2.delivered), carried \(i2.carried)")
         for m in try bob.messages() {
-            say("  ← \(m.contact.name) (\(m.contact.state.rawValue)): \(m.record.body ?? "[file \(m.record.fileName ?? "")] saved to \(m.record.filePath ?? "")")")
+            say(
+                "  ← \(m.contact.name) (\(m.contact.state.rawValue)): \(m.record.body ?? "[file \(m.record.fileName ?? "")] saved to \(m.record.filePath ?? "")")"
+            )
         }
         let alicePub = try bob.resolveContact("Alice")
         say("  Bob checks Alice's fingerprint with her by phone later: \(alicePub.fingerprint)")
@@ -70,7 +77,9 @@ struct Demo: ParsableCommand {
         let before = try carol.status().carriedBundles
         let i3 = try carol.importFiles([stick3])
         let after = try carol.status().carriedBundles
-        say("  carol: carried before \(before), after \(after) (dropped \(i3.dropped) delivered bundle(s), carrying Bob's reply and receipt)")
+        say(
+            "  carol: carried before \(before), after \(after) (dropped \(i3.dropped) delivered bundle(s), carrying Bob's reply and receipt)"
+        )
         let stick4 = "\(dir)/carol-stick-2.mule"
         _ = try carol.export(to: stick4)
 

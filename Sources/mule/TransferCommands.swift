@@ -20,7 +20,9 @@ struct Export: ParsableCommand {
         try guarded {
             let r = try root.global.openNode().export(to: file)
             if json { try Output.json(Out(bundles: r.bundles, own: r.own, carried: r.carried, bytes: r.bytes)); return }
-            print("Wrote \(r.bundles) bundle(s) to \(file): \(r.own) of yours, \(r.carried) carried for others, \(ByteCount.format(r.bytes))")
+            print(
+                "Wrote \(r.bundles) bundle(s) to \(file): \(r.own) of yours, \(r.carried) carried for others, \(ByteCount.format(r.bytes))"
+            )
         }
     }
 }
@@ -57,7 +59,8 @@ struct Import: ParsableCommand {
                         imported: r.imported, delivered: r.delivered, carried: r.carried, duplicates: r.duplicates,
                         rejected: r.rejected, receipts: r.receiptsApplied, errors: r.problems.map(\.description)))
             } else {
-                var line = "imported \(r.imported): delivered \(r.delivered), carried \(r.carried); duplicates \(r.duplicates), rejected \(r.rejected)"
+                var line =
+                    "imported \(r.imported): delivered \(r.delivered), carried \(r.carried); duplicates \(r.duplicates), rejected \(r.rejected)"
                 if r.receiptsApplied > 0 { line += "; \(r.receiptsApplied) of your messages delivered" }
                 print(line)
             }
@@ -95,7 +98,9 @@ struct Status: ParsableCommand {
                 return
             }
             print("Your messages: \(s.queued) queued, \(s.sent) sent, \(s.delivered) delivered; \(s.received) received")
-            print("Carrying:      \(s.carriedBundles) bundle(s) for others, \(ByteCount.format(s.carriedBytes)) of \(ByteCount.format(s.quota)) quota")
+            print(
+                "Carrying:      \(s.carriedBundles) bundle(s) for others, \(ByteCount.format(s.carriedBytes)) of \(ByteCount.format(s.quota)) quota"
+            )
             print("Store:         \(ByteCount.format(s.storeBytes)) on disk")
         }
     }

@@ -71,7 +71,8 @@ import Testing
 
     /// Builds an envelope exactly as `Sealer.seal` does, but lets the test choose who signs and
     /// which sender key and ack secret stand inside.
-    func forge(claimedSender: Identity, signer: Identity, ack: [UInt8], dropHash: [UInt8]) throws -> (MuleBundle, MessageEnvelope) {
+    func forge(claimedSender: Identity, signer: Identity, ack: [UInt8], dropHash: [UInt8]) throws -> (MuleBundle, MessageEnvelope)
+    {
         let content = MessageContent(
             senderSigningKey: claimedSender.signing.publicKey, senderAgreementKey: claimedSender.agreement.publicKey,
             senderName: claimedSender.name, ackSecret: ack, sentAt: 1, body: .text("trust me")
@@ -184,8 +185,10 @@ import Testing
     }
 
     @Test func sampleOpensWithItsKeys() throws {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let keys = try JSONDecoder().decode(Keys.self, from: Data(contentsOf: root.appendingPathComponent("Samples/sample-keys.json")))
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        let keys = try JSONDecoder().decode(
+            Keys.self, from: Data(contentsOf: root.appendingPathComponent("Samples/sample-keys.json")))
         let file = [UInt8](try Data(contentsOf: root.appendingPathComponent("Samples/sample.mule")))
         let bob = Identity(
             name: "Bob", signing: try SigningKey(secretKey: Hex.decode(keys.recipient.ed25519_secret)!),

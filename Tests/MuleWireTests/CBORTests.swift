@@ -32,13 +32,20 @@ func h(_ s: String) -> [UInt8] { Hex.decode(s)! }
         (.text("IETF"), "6449455446"), (.text("\"\\"), "62225c"), (.text("\u{00fc}"), "62c3bc"),
         (.text("\u{6c34}"), "63e6b0b4"), (.text("\u{10151}"), "64f0908591"),
         (.array([]), "80"), (.array([.unsigned(1), .unsigned(2), .unsigned(3)]), "83010203"),
-        (.array([.unsigned(1), .array([.unsigned(2), .unsigned(3)]), .array([.unsigned(4), .unsigned(5)])]), "8301820203820405"),
+        (
+            .array([.unsigned(1), .array([.unsigned(2), .unsigned(3)]), .array([.unsigned(4), .unsigned(5)])]), "8301820203820405"
+        ),
         (.array((1...25).map { .unsigned($0) }), "98190102030405060708090a0b0c0d0e0f101112131415161718181819"),
         (.map([]), "a0"),
         (.map([.init(.unsigned(1), .unsigned(2)), .init(.unsigned(3), .unsigned(4))]), "a201020304"),
-        (.map([.init(.text("a"), .unsigned(1)), .init(.text("b"), .array([.unsigned(2), .unsigned(3)]))]), "a26161016162820203"),
+        (
+            .map([.init(.text("a"), .unsigned(1)), .init(.text("b"), .array([.unsigned(2), .unsigned(3)]))]), "a26161016162820203"
+        ),
         (.array([.text("a"), .map([.init(.text("b"), .text("c"))])]), "826161a161626163"),
-        (.map(["a", "b", "c", "d", "e"].map { .init(.text($0), .text($0.uppercased())) }), "a56161614161626142616361436164614461656145"),
+        (
+            .map(["a", "b", "c", "d", "e"].map { .init(.text($0), .text($0.uppercased())) }),
+            "a56161614161626142616361436164614461656145"
+        ),
     ]
 
     @Test(arguments: 0..<definite.count)
@@ -65,12 +72,27 @@ func h(_ s: String) -> [UInt8] { Hex.decode(s)! }
         (.bytes(h("0102030405")), "5f42010243030405ff"),
         (.text("streaming"), "7f657374726561646d696e67ff"),
         (.array([]), "9fff"),
-        (.array([.unsigned(1), .array([.unsigned(2), .unsigned(3)]), .array([.unsigned(4), .unsigned(5)])]), "9f018202039f0405ffff"),
-        (.array([.unsigned(1), .array([.unsigned(2), .unsigned(3)]), .array([.unsigned(4), .unsigned(5)])]), "9f01820203820405ff"),
-        (.array([.unsigned(1), .array([.unsigned(2), .unsigned(3)]), .array([.unsigned(4), .unsigned(5)])]), "83018202039f0405ff"),
-        (.array([.unsigned(1), .array([.unsigned(2), .unsigned(3)]), .array([.unsigned(4), .unsigned(5)])]), "83019f0203ff820405"),
+        (
+            .array([.unsigned(1), .array([.unsigned(2), .unsigned(3)]), .array([.unsigned(4), .unsigned(5)])]),
+            "9f018202039f0405ffff"
+        ),
+        (
+            .array([.unsigned(1), .array([.unsigned(2), .unsigned(3)]), .array([.unsigned(4), .unsigned(5)])]),
+            "9f01820203820405ff"
+        ),
+        (
+            .array([.unsigned(1), .array([.unsigned(2), .unsigned(3)]), .array([.unsigned(4), .unsigned(5)])]),
+            "83018202039f0405ff"
+        ),
+        (
+            .array([.unsigned(1), .array([.unsigned(2), .unsigned(3)]), .array([.unsigned(4), .unsigned(5)])]),
+            "83019f0203ff820405"
+        ),
         (.array((1...25).map { .unsigned($0) }), "9f0102030405060708090a0b0c0d0e0f101112131415161718181819ff"),
-        (.map([.init(.text("a"), .unsigned(1)), .init(.text("b"), .array([.unsigned(2), .unsigned(3)]))]), "bf61610161629f0203ffff"),
+        (
+            .map([.init(.text("a"), .unsigned(1)), .init(.text("b"), .array([.unsigned(2), .unsigned(3)]))]),
+            "bf61610161629f0203ffff"
+        ),
         (.array([.text("a"), .map([.init(.text("b"), .text("c"))])]), "826161bf61626163ff"),
         (.map([.init(.text("Fun"), .bool(true)), .init(.text("Amt"), .negative(1))]), "bf6346756ef563416d7421ff"),
     ]

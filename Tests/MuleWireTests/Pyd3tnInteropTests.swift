@@ -10,7 +10,8 @@ enum Pyd3tn {
     }
 
     static func run(_ args: [String]) throws -> Data {
-        let python = ProcessInfo.processInfo.environment["MULE_PYTHON"] ?? packageRoot.appendingPathComponent(".venv/bin/python").path
+        let python =
+            ProcessInfo.processInfo.environment["MULE_PYTHON"] ?? packageRoot.appendingPathComponent(".venv/bin/python").path
         guard FileManager.default.isExecutableFile(atPath: python) else {
             throw InteropError("no Python with pyd3tn at \(python): run Scripts/test.sh, which creates it")
         }
