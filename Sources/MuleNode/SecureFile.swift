@@ -53,7 +53,13 @@ final class AtomicWriter {
         let dir = (path as NSString).deletingLastPathComponent
         let base = (path as NSString).lastPathComponent
         let suffix = String(UInt64.random(in: 0...UInt64.max), radix: 36)
-        tempPath = (dir.isEmpty ? "." : dir) + "/." + base + ".tmp-" + suffix
+        let directory = dir.isEmpty ? "." : dir
+        // Leftovers of an earlier write to the same target that was killed or unplugged.
+        let stale = "." + base + ".tmp-"
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] where name.hasPrefix(stale) {
+            unlink(directory + "/" + name)
+        }
+        tempPath = directory + "/" + stale + suffix
         fd = open(tempPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
         guard fd >= 0 else { throw .fileError(path: path, reason: SecureFile.errnoText()) }
     }
