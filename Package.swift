@@ -30,7 +30,10 @@ let package = Package(
         .target(name: "MuleCrypto", dependencies: ["CSodium", "MuleWire"]),
         .target(
             name: "MuleStore",
-            dependencies: [.product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: [
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
+            ]
         ),
         .target(
             name: "MuleNode",
@@ -48,7 +51,9 @@ let package = Package(
         ),
         .executableTarget(
             name: "mule-bench",
-            dependencies: ["MuleNode", "MuleWire", "MuleCrypto", "MuleStore", "CBaseline"]
+            dependencies: [
+                "MuleNode", "MuleWire", "MuleCrypto", "MuleStore", "CBaseline", .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .testTarget(name: "MuleWireTests", dependencies: ["MuleWire"]),
         .testTarget(name: "MuleCryptoTests", dependencies: ["MuleCrypto", "MuleWire"]),

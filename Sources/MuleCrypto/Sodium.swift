@@ -23,6 +23,24 @@ public enum Sodium {
 
     public static func blake2b(outputLength: Int = 32, key: [UInt8]? = nil, parts: [[UInt8]]) -> [UInt8] {
         _ = ready
+        if parts.count == 1 {
+            // One-shot: no state to allocate (the bundle id of every imported bundle takes this path).
+            var out = [UInt8](repeating: 0, count: outputLength)
+            let p = parts[0]
+            _ = p.withUnsafeBufferPointer { input in
+                out.withUnsafeMutableBufferPointer { o in
+                    if let key {
+                        key.withUnsafeBufferPointer { k in
+                            crypto_generichash(
+                                o.baseAddress!, outputLength, input.baseAddress, UInt64(p.count), k.baseAddress, key.count)
+                        }
+                    } else {
+                        crypto_generichash(o.baseAddress!, outputLength, input.baseAddress, UInt64(p.count), nil, 0)
+                    }
+                }
+            }
+            return out
+        }
         // The state struct is 64-byte aligned in C, which Swift imports as opaque: allocate it by size.
         let size = crypto_generichash_statebytes()
         let raw = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 64)

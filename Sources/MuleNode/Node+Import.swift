@@ -47,6 +47,7 @@ extension Node {
             return
         }
         let now = clock()
+        let checkStart = DispatchTime.now().uptimeNanoseconds
         var candidates: [Candidate] = []
         candidates.reserveCapacity(entries.count)
         for (i, entry) in entries.enumerated() {
@@ -82,6 +83,7 @@ extension Node {
         }
         let quota = try quota()
         let files = profile.filesDirectory
+        let applyStart = DispatchTime.now().uptimeNanoseconds
         let delta = try write { tx -> ImportReport in
             var d = ImportReport()
             var acksBySender: [Int64: [[UInt8]]] = [:]
@@ -95,6 +97,13 @@ extension Node {
             d.dropped += try tx.evict(toFit: quota)
             return d
         }
+        let end = DispatchTime.now().uptimeNanoseconds
+        logger.debug(
+            "imported file",
+            metadata: [
+                "file": "\(path)", "bundles": "\(entries.count)", "checkMs": "\((applyStart - checkStart) / 1_000_000)",
+                "storeMs": "\((end - applyStart) / 1_000_000)",
+            ])
         report.imported += delta.imported
         report.delivered += delta.delivered
         report.carried += delta.carried
@@ -107,43 +116,42 @@ extension Node {
         _ c: Candidate, tx: StoreTransaction, now: Int64, files: String, report d: inout ImportReport,
         acks: inout [Int64: [[UInt8]]]
     ) throws {
+        let expiresAt = Int64(c.bundle.expiresAtUnixMs)
         var dropHash: [UInt8]?
-        if case .message(let env) = c.bundle.envelope { dropHash = env.dropHash }
+        var kind = StoredBundle.Kind.receipt
+        if case .message(let env) = c.bundle.envelope {
+            dropHash = env.dropHash
+            kind = .message
+        }
+        if !c.forMe {
+            // Carried: decide "new?" and store in one statement.
+            let stored = StoredBundle(
+                id: c.id, tag: c.bundle.tag, kind: kind, dropHash: dropHash, expiresAt: expiresAt, receivedAt: now,
+                own: false, data: c.bytes)
+            guard try tx.insertIfNew(stored) else {
+                d.duplicates += 1
+                return
+            }
+            d.imported += 1
+            d.carried += 1
+            if case .receipt(let r) = c.bundle.envelope { try applyReceipt(r, tx: tx, now: now, report: &d) }
+            return
+        }
         guard try !tx.isKnown(id: c.id, dropHash: dropHash) else {
             d.duplicates += 1
             return
         }
-        let expiresAt = Int64(c.bundle.expiresAtUnixMs)
         // Delivery marks must outlive any message they could drop.
         let markExpiry = now + Int64(MuleBundle.maxLifetimeMs)
         switch c.bundle.envelope {
         case .receipt(let r):
-            for ack in r.acks {
-                let h = Sealer.dropHash(ackSecret: ack)
-                d.dropped += try tx.markDelivered(dropHash: h, expiresAt: markExpiry)
-                if try tx.markMessageDelivered(dropHash: h, at: now) { d.receiptsApplied += 1 }
-            }
+            try applyReceipt(r, tx: tx, now: now, report: &d)
             d.imported += 1
-            if c.forMe {
-                d.delivered += 1
-                try tx.markSeen(id: c.id, expiresAt: expiresAt)
-            } else {
-                d.carried += 1
-                try tx.insert(
-                    StoredBundle(
-                        id: c.id, tag: c.bundle.tag, kind: .receipt, dropHash: nil, expiresAt: expiresAt,
-                        receivedAt: now, own: false, data: c.bytes))
-            }
+            d.delivered += 1
+            try tx.markSeen(id: c.id, expiresAt: expiresAt)
         case .message(let env):
             d.imported += 1
-            guard let content = c.opened else {
-                d.carried += 1
-                try tx.insert(
-                    StoredBundle(
-                        id: c.id, tag: c.bundle.tag, kind: .message, dropHash: env.dropHash, expiresAt: expiresAt,
-                        receivedAt: now, own: false, data: c.bytes))
-                return
-            }
+            guard let content = c.opened else { return }
             try tx.markSeen(id: c.id, expiresAt: expiresAt)
             try tx.markDelivered(dropHash: env.dropHash, expiresAt: markExpiry)
             var contact = try tx.contact(signingKey: content.senderSigningKey)
@@ -177,6 +185,16 @@ extension Node {
                 record.fileSize = Int64(data.count)
             }
             try tx.insert(record)
+        }
+    }
+
+    /// Drops the bundles a receipt proves delivered and marks this node's own messages delivered.
+    private func applyReceipt(_ r: ReceiptEnvelope, tx: StoreTransaction, now: Int64, report d: inout ImportReport) throws {
+        let markExpiry = now + Int64(MuleBundle.maxLifetimeMs)
+        for ack in r.acks {
+            let h = Sealer.dropHash(ackSecret: ack)
+            d.dropped += try tx.markDelivered(dropHash: h, expiresAt: markExpiry)
+            if try tx.markMessageDelivered(dropHash: h, at: now) { d.receiptsApplied += 1 }
         }
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import GRDBSQLite
 
 extension StoreTransaction {
     /// True if this bundle was stored or accepted before, or (for a message) its drop hash is
@@ -28,6 +29,53 @@ extension StoreTransaction {
             b.id.data, b.tag.data, b.kind.rawValue, b.dropHash?.data, b.expiresAt, b.receivedAt, b.data.count,
             b.own, b.data.data,
         ])
+    }
+
+    /// Stores a bundle unless it is known (stored, seen, or its drop hash delivered), in one
+    /// statement: the common path of importing a carried bundle. Returns true if it was stored.
+    public func insertIfNew(_ b: StoredBundle) throws -> Bool {
+        let s = try db.cachedStatement(
+            sql: """
+                INSERT INTO bundle(id, tag, kind, dropHash, expiresAt, receivedAt, size, own, data)
+                SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9
+                WHERE NOT EXISTS(SELECT 1 FROM seen WHERE id = ?1)
+                  AND (?4 IS NULL OR NOT EXISTS(SELECT 1 FROM delivered WHERE dropHash = ?4))
+                ON CONFLICT(id) DO NOTHING
+                """)
+        // The hot statement of an import binds straight through the C API on GRDB's own prepared
+        // statement (GRDB still owns it): boxing nine arguments as existentials cost more than SQLite did.
+        let h = s.sqliteStatement
+        sqlite3_reset(h)
+        let rc = b.id.withUnsafeBytes { id in
+            b.tag.withUnsafeBytes { tag in
+                b.data.withUnsafeBytes { data in
+                    (b.dropHash ?? []).withUnsafeBytes { drop -> Int32 in
+                        sqlite3_bind_blob(h, 1, id.baseAddress, Int32(id.count), nil)
+                        sqlite3_bind_blob(h, 2, tag.baseAddress, Int32(tag.count), nil)
+                        sqlite3_bind_int(h, 3, Int32(b.kind.rawValue))
+                        if b.dropHash != nil {
+                            sqlite3_bind_blob(h, 4, drop.baseAddress, Int32(drop.count), nil)
+                        } else {
+                            sqlite3_bind_null(h, 4)
+                        }
+                        sqlite3_bind_int64(h, 5, b.expiresAt)
+                        sqlite3_bind_int64(h, 6, b.receivedAt)
+                        sqlite3_bind_int64(h, 7, Int64(b.data.count))
+                        sqlite3_bind_int(h, 8, b.own ? 1 : 0)
+                        sqlite3_bind_blob(h, 9, data.baseAddress, Int32(data.count), nil)
+                        let rc = sqlite3_step(h)
+                        sqlite3_clear_bindings(h)
+                        sqlite3_reset(h)
+                        return rc
+                    }
+                }
+            }
+        }
+        guard rc == SQLITE_DONE else {
+            throw DatabaseError(
+                resultCode: ResultCode(rawValue: rc), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
+        }
+        return db.changesCount > 0
     }
 
     public func isDelivered(dropHash: [UInt8]) throws -> Bool {

@@ -39,8 +39,11 @@ public enum EndpointID: Hashable, Sendable, CustomStringConvertible {
                 _ = try r.readUnsigned()
                 return .dtnNone
             }
-            let ssp = try r.readText()
-            guard ssp.hasPrefix("//"), ssp.dropFirst(2).contains("/") else {
+            var ssp = try r.readText()
+            let wellFormed = ssp.withUTF8 { u in
+                u.count >= 3 && u[0] == UInt8(ascii: "/") && u[1] == UInt8(ascii: "/") && u[2...].contains(UInt8(ascii: "/"))
+            }
+            guard wellFormed else {
                 throw .invalidField("\(field): malformed dtn URI 'dtn:\(ssp)'")
             }
             return .dtn(ssp)

@@ -35,6 +35,29 @@ public struct MuleBundle: Hashable, Sendable {
 
     public static func destination(for tag: [UInt8]) -> EndpointID { .dtn("//\(Hex.encode(tag))/") }
 
+    /// The tag of `//<32 lower-case hex digits>/`, or nil: parsed from UTF-8 bytes, no String work.
+    static func tag(fromSSP ssp: String) -> [UInt8]? {
+        var ssp = ssp
+        return ssp.withUTF8 { u -> [UInt8]? in
+            let slash = UInt8(ascii: "/")
+            guard u.count == 35, u[0] == slash, u[1] == slash, u[34] == slash else { return nil }
+            var tag = [UInt8](repeating: 0, count: tagLength)
+            for i in 0..<tagLength {
+                guard let hi = lowerHexValue(u[2 + 2 * i]), let lo = lowerHexValue(u[3 + 2 * i]) else { return nil }
+                tag[i] = hi << 4 | lo
+            }
+            return tag
+        }
+    }
+
+    static func lowerHexValue(_ c: UInt8) -> UInt8? {
+        switch c {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): return c - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): return c - UInt8(ascii: "a") + 10
+        default: return nil
+        }
+    }
+
     public var bundle: BPBundle {
         BPBundle(
             primary: PrimaryBlock(
@@ -60,9 +83,7 @@ public struct MuleBundle: Hashable, Sendable {
         guard p.lifetime > 0, p.lifetime <= MuleBundle.maxLifetimeMs else {
             throw .invalidField("lifetime of \(p.lifetime) ms is outside 1 ms … 365 days")
         }
-        guard case .dtn(let ssp) = p.destination, ssp.utf8.count == 35, ssp.hasPrefix("//"), ssp.hasSuffix("/"),
-            let tag = Hex.decode(String(ssp.dropFirst(2).dropLast())), Hex.encode(tag) == ssp.dropFirst(2).dropLast()
-        else {
+        guard case .dtn(let ssp) = p.destination, let tag = MuleBundle.tag(fromSSP: ssp) else {
             throw .invalidField("destination \(p.destination) is not a Mule recipient tag")
         }
         guard b.blocks.count == 1, b.blocks[0].crcType == .crc32c, b.blocks[0].flags == 0 else {
