@@ -73,3 +73,23 @@ import Testing
         #expect(r.out.contains("See you at the well"))
     }
 }
+
+/// The README's two-laptops-and-a-stick story, as Samples/walkthrough.sh plays it.
+@Suite struct WalkthroughTests {
+    @Test func walkthroughScriptRuns() throws {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/bash")
+        p.arguments = [MuleCLI.packageRoot.appendingPathComponent("Samples/walkthrough.sh").path]
+        p.environment = ProcessInfo.processInfo.environment.merging(["MULE": MuleCLI.binary]) { $1 }
+        p.currentDirectoryURL = MuleCLI.packageRoot
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = out
+        try p.run()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 0, "\(text)")
+        #expect(text.contains("The generator needs diesel by Thursday.  (delivered)"))
+        #expect(text.contains("Two cans on the way.  (received)"))
+    }
+}
