@@ -28,6 +28,7 @@ let package = Package(
         ),
         .target(name: "MuleWire"),
         .target(name: "MuleCrypto", dependencies: ["CSodium", "MuleWire"]),
+        .target(name: "MuleSync", dependencies: ["MuleCrypto"]),
         .target(
             name: "MuleStore",
             dependencies: [
@@ -52,10 +53,11 @@ let package = Package(
         .executableTarget(
             name: "mule-bench",
             dependencies: [
-                "MuleNode", "MuleWire", "MuleCrypto", "MuleStore", "CBaseline", .product(name: "Logging", package: "swift-log"),
+                "MuleNode", "MuleWire", "MuleCrypto", "MuleStore", "MuleSync", "CBaseline",
             ]
         ),
         .testTarget(name: "MuleWireTests", dependencies: ["MuleWire"]),
+        .testTarget(name: "MuleSyncTests", dependencies: ["MuleSync", "MuleCrypto"]),
         .testTarget(name: "MuleCryptoTests", dependencies: ["MuleCrypto", "MuleWire"]),
         .testTarget(name: "MuleNodeTests", dependencies: ["MuleNode", "MuleStore", "MuleWire", "MuleCrypto"]),
         .testTarget(
