@@ -204,12 +204,13 @@ extension Node {
         let key = try RecipientTags.pairKey(
             me: identity, peerSigningKey: contact.signingKey, peerAgreementKey: contact.agreementKey)
         let (creation, lifetime) = Node.coarseLifetime(requested: Node.defaultLifetimeMs, now: now)
+        let tag = RecipientTags.pair(
+            pairKey: key, recipientSigningKey: contact.signingKey, day: MuleBundle.day(ofCreationTime: creation))
         for chunk in stride(from: 0, to: acks.count, by: Envelope.maxAcksPerReceipt) {
-            var b = MuleBundle(
-                tag: [], creationTime: creation, lifetime: lifetime,
+            let b = MuleBundle(
+                tag: tag, creationTime: creation, lifetime: lifetime,
                 envelope: .receipt(
                     ReceiptEnvelope(acks: Array(acks[chunk..<min(chunk + Envelope.maxAcksPerReceipt, acks.count)]))))
-            b.tag = RecipientTags.pair(pairKey: key, recipientSigningKey: contact.signingKey, day: b.creationDay)
             let bytes = b.encode()
             try tx.insert(
                 StoredBundle(

@@ -31,8 +31,7 @@ extension Node {
         guard contact.state != .blocked else { throw .blocked(contact.name) }
         let now = clock()
         let (creation, lifetime) = Node.coarseLifetime(requested: requested, now: now)
-        let probe = MuleBundle(tag: [], creationTime: creation, lifetime: lifetime, envelope: .receipt(.init(acks: [])))
-        let tag = try outgoingTag(to: contact.record, day: probe.creationDay)
+        let tag = try outgoingTag(to: contact.record, day: MuleBundle.day(ofCreationTime: creation))
         let sealed: Sealer.Sealed
         do {
             sealed = try Sealer.seal(

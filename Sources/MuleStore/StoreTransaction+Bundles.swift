@@ -78,11 +78,6 @@ extension StoreTransaction {
         return db.changesCount > 0
     }
 
-    public func isDelivered(dropHash: [UInt8]) throws -> Bool {
-        let s = try db.cachedStatement(sql: "SELECT 1 FROM delivered WHERE dropHash = ?")
-        return try Int.fetchOne(s, arguments: [dropHash.data]) != nil
-    }
-
     /// Records that a receipt revealed the ack secret of `dropHash`, and drops every bundle that
     /// carries it (the delivery mark keeps them from coming back). Returns the number dropped.
     @discardableResult
@@ -95,8 +90,9 @@ extension StoreTransaction {
 
     /// Every bundle this node holds for others, oldest first.
     public func bundlesForExport(now: Int64) throws -> [StoredBundle] {
-        try Row.fetchAll(db, sql: "SELECT * FROM bundle WHERE expiresAt > ? ORDER BY rowid", arguments: [now]).map(
-            StoredBundle.init(row:))
+        var out: [StoredBundle] = []
+        try forEachBundleForExport(now: now) { out.append($0) }
+        return out
     }
 
     /// Calls `body` for each bundle without loading them all at once.

@@ -31,7 +31,10 @@ public struct MuleBundle: Hashable, Sendable {
     public var expiresAtUnixMs: UInt64 { creationTime &+ BPBundle.dtnEpochOffsetMs &+ lifetime }
 
     /// The UTC day number (days since the Unix epoch) of the creation time: the tag rotation period.
-    public var creationDay: UInt32 { UInt32((creationTime + BPBundle.dtnEpochOffsetMs) / 86_400_000) }
+    public var creationDay: UInt32 { Self.day(ofCreationTime: creationTime) }
+
+    /// The UTC day number of a DTN creation time.
+    public static func day(ofCreationTime t: UInt64) -> UInt32 { UInt32((t + BPBundle.dtnEpochOffsetMs) / 86_400_000) }
 
     public static func destination(for tag: [UInt8]) -> EndpointID { .dtn("//\(Hex.encode(tag))/") }
 

@@ -50,7 +50,7 @@ import Testing
         let alice = Identity.generate(name: "Alice"), mallory = Identity.generate(name: "Mallory")
         let now = UInt64(Date().timeIntervalSince1970 * 1000)
         let creation = MuleBundle.coarseCreationTime(unixMs: now)
-        let day = MuleBundle(tag: [], creationTime: creation, lifetime: 1, envelope: .receipt(.init(acks: []))).creationDay
+        let day = MuleBundle.day(ofCreationTime: creation)
         let tag = RecipientTags.intro(recipientAgreementKey: bob.agreement.publicKey, day: day)
         let lifetime: UInt64 = 2 * 86_400_000
 
