@@ -13,6 +13,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         .systemLibrary(
@@ -29,6 +30,40 @@ let package = Package(
         .target(name: "MuleWire"),
         .target(name: "MuleCrypto", dependencies: ["CSodium", "MuleWire"]),
         .target(name: "MuleSync", dependencies: ["MuleCrypto"]),
+        .systemLibrary(
+            name: "CAvahi",
+            providers: [.apt(["libavahi-client-dev"])]
+        ),
+        // Noise-encrypted links on SwiftNIO: handshake, framing, limits. Knows nothing of the store.
+        .target(
+            name: "MuleLink",
+            dependencies: [
+                "MuleCrypto", "MuleWire",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // mDNS service publishing and browsing through avahi-client.
+        .target(
+            name: "MuleDiscovery",
+            dependencies: [
+                "CAvahi",
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The running node: links, sync, discovery and the store, tied together.
+        .target(
+            name: "MuleMesh",
+            dependencies: [
+                "MuleNode", "MuleLink", "MuleSync", "MuleStore", "MuleDiscovery", "MuleCrypto", "MuleWire",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .target(
             name: "MuleStore",
             dependencies: [
@@ -46,7 +81,7 @@ let package = Package(
         .executableTarget(
             name: "mule",
             dependencies: [
-                "MuleNode", "MuleWire", "MuleCrypto",
+                "MuleNode", "MuleWire", "MuleCrypto", "MuleMesh",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -23,6 +23,12 @@ extension Node {
     public func addContact(invite code: String, name: String? = nil) throws(NodeError) -> Contact {
         let who: PublicIdentity
         do { who = try Invite.decode(code) } catch { throw .invite(error) }
+        return try addContact(who, name: name)
+    }
+
+    /// Adds a contact whose keys came by another way than an invite (a node announcing itself on the LAN).
+    @discardableResult
+    public func addContact(_ who: PublicIdentity, name: String? = nil) throws(NodeError) -> Contact {
         guard who.signingKey != identity.signing.publicKey else { throw .ownInvite }
         let display = try Profile.validateName(name ?? who.name)
         let now = clock()

@@ -46,16 +46,62 @@ extension Node {
                     ? WireError.wrongMagic.description : error.description)
             return
         }
+        var items: [(index: Int, entry: Incoming)] = []
+        items.reserveCapacity(entries.count)
+        for (i, entry) in entries.enumerated() {
+            switch entry {
+            case .damaged(let e, _): items.append((i + 1, .damaged(e.description)))
+            case .bundle(let b, let range): items.append((i + 1, .decoded(b, Array(bytes[range]))))
+            }
+        }
+        try ingest(items, source: path, tags: &tags, into: &report)
+    }
+
+    /// Bundles as a file or a link delivered them: decoded, or damaged with a reason.
+    enum Incoming {
+        case decoded(BPBundle, [UInt8])
+        case damaged(String)
+    }
+
+    /// Receives bundles from a link: each is checked exactly as an imported one, and the batch is
+    /// applied in one transaction. `tags` may be kept between batches while the contacts stay the same.
+    public func receive(_ raws: [[UInt8]], from source: String, tags: inout TagCache) throws(NodeError) -> ImportReport {
+        var report = ImportReport()
+        let contactsVersion = try read { tx in try tx.contactsVersion() }
+        if tags.directory == nil || tags.contactsVersion != contactsVersion {
+            tags.directory = TagDirectory(identity: identity, contacts: try read { tx in try tx.contacts() })
+            tags.contactsVersion = contactsVersion
+        }
+        var items: [(index: Int, entry: Incoming)] = []
+        items.reserveCapacity(raws.count)
+        for (i, raw) in raws.enumerated() {
+            do { items.append((i + 1, .decoded(try BundleCodec.decode(raw), raw))) } catch {
+                items.append((i + 1, .damaged(error.description)))
+            }
+        }
+        try ingest(items, source: source, tags: &tags.directory!, into: &report)
+        return report
+    }
+
+    func ingest(
+        _ items: [(index: Int, entry: Incoming)], source path: String, tags: inout TagDirectory,
+        into report: inout ImportReport
+    ) throws(NodeError) {
+        func reject(_ index: Int?, _ reason: String) {
+            report.rejected += 1
+            report.problems.append(ImportProblem(file: path, bundle: index, reason: reason))
+            logger.info(
+                "rejected", metadata: ["source": "\(path)", "bundle": "\(index.map(String.init) ?? "-")", "reason": "\(reason)"])
+        }
         let now = clock()
         let checkStart = DispatchTime.now().uptimeNanoseconds
         var candidates: [Candidate] = []
-        candidates.reserveCapacity(entries.count)
-        for (i, entry) in entries.enumerated() {
-            let index = i + 1
+        candidates.reserveCapacity(items.count)
+        for (index, entry) in items {
             switch entry {
-            case .damaged(let e, _):
-                reject(index, e.description)
-            case .bundle(let b, let range):
+            case .damaged(let reason):
+                reject(index, reason)
+            case .decoded(let b, let raw):
                 let mb: MuleBundle
                 do { mb = try MuleBundle(b) } catch {
                     reject(index, error.description)
@@ -69,7 +115,6 @@ extension Node {
                     reject(index, "created more than a day in the future")
                     continue
                 }
-                let raw = Array(bytes[range])
                 var c = Candidate(index: index, bytes: raw, bundle: mb, id: Node.bundleID(raw), opened: nil, forMe: false)
                 c.forMe = tags.owner(of: mb.tag, day: mb.creationDay) != nil
                 if c.forMe, case .message(let env) = mb.envelope {
@@ -99,9 +144,9 @@ extension Node {
         }
         let end = DispatchTime.now().uptimeNanoseconds
         logger.debug(
-            "imported file",
+            "imported",
             metadata: [
-                "file": "\(path)", "bundles": "\(entries.count)", "checkMs": "\((applyStart - checkStart) / 1_000_000)",
+                "source": "\(path)", "bundles": "\(items.count)", "checkMs": "\((applyStart - checkStart) / 1_000_000)",
                 "storeMs": "\((end - applyStart) / 1_000_000)",
             ])
         report.imported += delta.imported

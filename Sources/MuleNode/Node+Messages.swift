@@ -85,6 +85,6 @@ extension Node {
         return records.compactMap { r in byID[r.contactId].map { Message(record: r, contact: $0) } }
     }
 
-    static func bundleID(_ bytes: [UInt8]) -> [UInt8] { Sodium.blake2b(outputLength: 32, bytes) }
+    public static func bundleID(_ bytes: [UInt8]) -> [UInt8] { Sodium.blake2b(outputLength: 32, bytes) }
     static func messageID(_ dropHash: [UInt8]) -> String { Hex.encode(dropHash.prefix(16)) }
 }

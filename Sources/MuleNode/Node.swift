@@ -43,6 +43,8 @@ public final class Node {
     }
 
     public var identity: Identity { profile.identity }
+    /// The node's clock, Unix ms.
+    public var nowMs: Int64 { clock() }
     public var invite: String { Invite.encode(identity.publicIdentity) }
 
     func write<T>(_ body: (StoreTransaction) throws -> T) throws(NodeError) -> T {

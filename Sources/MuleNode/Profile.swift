@@ -19,6 +19,10 @@ public struct Profile: Sendable {
 
     public var storePath: String { home + "/mule.sqlite" }
     public var filesDirectory: String { home + "/files" }
+    /// What a running node (`mule run`) publishes for `mule peers` and `mule nearby`.
+    public var runStatePath: String { home + "/node.json" }
+    /// Held (flock) by the running node of this profile.
+    public var runLockPath: String { home + "/node.lock" }
     static func identityDirectory(_ home: String) -> String { home + "/identity" }
 
     public static func validateName(_ name: String) throws(NodeError) -> String {

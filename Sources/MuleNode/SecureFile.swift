@@ -6,10 +6,10 @@ import Foundation
 
 /// Whole-file reads and crash-safe writes with POSIX calls: write a temporary file in the same
 /// directory, fsync it, rename it over the target, fsync the directory.
-enum SecureFile {
+public enum SecureFile {
     static func errnoText() -> String { String(cString: strerror(errno)) }
 
-    static func read(_ path: String) throws(NodeError) -> [UInt8] {
+    public static func read(_ path: String) throws(NodeError) -> [UInt8] {
         var st = stat()
         guard stat(path, &st) == 0 else { throw .fileError(path: path, reason: errnoText()) }
         if (st.st_mode & S_IFMT) == S_IFDIR { throw .fileError(path: path, reason: "is a directory") }
@@ -32,7 +32,7 @@ enum SecureFile {
     }
 
     /// Writes `bytes` to `path` atomically with permissions `mode`.
-    static func write(_ bytes: [UInt8], to path: String, mode: mode_t) throws(NodeError) {
+    public static func write(_ bytes: [UInt8], to path: String, mode: mode_t) throws(NodeError) {
         let w = try AtomicWriter(path: path, mode: mode)
         try w.append(bytes)
         try w.commit()

@@ -38,3 +38,11 @@ struct TagDirectory {
         return days[day]?[tag]
     }
 }
+
+/// A tag directory kept between batches of bundles from links, rebuilt when contacts are added.
+public struct TagCache {
+    var directory: TagDirectory?
+    var contactsVersion = ""
+
+    public init() {}
+}

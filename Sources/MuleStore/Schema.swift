@@ -55,6 +55,32 @@ enum Schema {
                     CREATE TABLE setting (key TEXT PRIMARY KEY, value TEXT NOT NULL);
                     """)
         }
+        // Row numbers of `bundle` must never be reused: running nodes find new bundles (also those
+        // that another process stored) by the row number, and SQLite reuses the largest rowid after a
+        // delete unless the key is AUTOINCREMENT.
+        m.registerMigration("v2-bundle-seq") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE bundle2 (
+                        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                        id BLOB NOT NULL UNIQUE,
+                        tag BLOB NOT NULL,
+                        kind INTEGER NOT NULL,
+                        dropHash BLOB,
+                        expiresAt INTEGER NOT NULL,
+                        receivedAt INTEGER NOT NULL,
+                        size INTEGER NOT NULL,
+                        own INTEGER NOT NULL,
+                        data BLOB NOT NULL
+                    );
+                    INSERT INTO bundle2(id, tag, kind, dropHash, expiresAt, receivedAt, size, own, data)
+                        SELECT id, tag, kind, dropHash, expiresAt, receivedAt, size, own, data FROM bundle ORDER BY rowid;
+                    DROP TABLE bundle;
+                    ALTER TABLE bundle2 RENAME TO bundle;
+                    CREATE INDEX bundle_dropHash ON bundle(dropHash) WHERE dropHash IS NOT NULL;
+                    CREATE INDEX bundle_eviction ON bundle(own, expiresAt, receivedAt);
+                    """)
+        }
         return m
     }
 }

@@ -120,7 +120,7 @@ extension StoreTransaction {
         let cursor = try Row.fetchCursor(
             db, sql: "SELECT rowid, id, expiresAt, size FROM bundle WHERE own = 0 ORDER BY expiresAt, receivedAt, rowid")
         while total > quota, let row = try cursor.next() {
-            victims.append((row["rowid"], row["id"], row["expiresAt"]))
+            victims.append((row[0], row["id"], row["expiresAt"]))
             total -= row["size"] as Int64
         }
         let delete = try db.cachedStatement(sql: "DELETE FROM bundle WHERE rowid = ?")
@@ -161,6 +161,48 @@ extension StoreTransaction {
 
     public func bundleIDs() throws -> [[UInt8]] {
         try Data.fetchAll(db, sql: "SELECT id FROM bundle ORDER BY id").map { [UInt8]($0) }
+    }
+}
+
+/// What links need from the store: the reconciliation set, new bundles since a cursor, and one
+/// bundle's bytes.
+extension StoreTransaction {
+    /// Every stored bundle as (expiry, id): expiry is intrinsic to the bundle, so two nodes holding
+    /// the same bundle order it the same way.
+    public func syncItems() throws -> [(expiresAt: Int64, id: [UInt8])] {
+        var out: [(Int64, [UInt8])] = []
+        let rows = try Row.fetchCursor(db, sql: "SELECT expiresAt, id FROM bundle")
+        while let row = try rows.next() {
+            let id: Data = row[1]
+            out.append((row[0], [UInt8](id)))
+        }
+        return out
+    }
+
+    /// The largest row number in `bundle`: a cheap change cursor for bundles added by any process.
+    public func lastBundleRow() throws -> Int64 {
+        try Int64.fetchOne(db, sql: "SELECT IFNULL(MAX(rowid), 0) FROM bundle") ?? 0
+    }
+
+    /// Ids of bundles stored after the cursor `row`, oldest first.
+    public func bundleIDs(after row: Int64, limit: Int = 10_000) throws -> [(row: Int64, id: [UInt8])] {
+        try Row.fetchAll(
+            db.cachedStatement(sql: "SELECT rowid, id FROM bundle WHERE rowid > ? ORDER BY rowid LIMIT ?"),
+            arguments: [row, limit]
+        ).map { ($0[0], $0.bytes("id")) }
+    }
+
+    /// One bundle by id, or nil if it is gone (delivered, expired or evicted).
+    public func bundle(id: [UInt8]) throws -> StoredBundle? {
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM bundle WHERE id = ?"), arguments: [id.data])
+            .map(StoredBundle.init(row:))
+    }
+
+    /// Of these ids, the ones this node has never stored or accepted: what to ask a peer for.
+    public func unknownIDs(_ ids: [[UInt8]]) throws -> [[UInt8]] {
+        let s = try db.cachedStatement(
+            sql: "SELECT EXISTS(SELECT 1 FROM bundle WHERE id = ?1) OR EXISTS(SELECT 1 FROM seen WHERE id = ?1)")
+        return try ids.filter { id in try !(Bool.fetchOne(s, arguments: [id.data]) ?? false) }
     }
 }
 

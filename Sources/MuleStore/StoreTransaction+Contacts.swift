@@ -59,3 +59,10 @@ extension ContactRecord {
             addedAt: row["addedAt"])
     }
 }
+
+extension StoreTransaction {
+    /// Changes whenever a contact is added: the keys a tag directory is built from.
+    public func contactsVersion() throws -> String {
+        try String.fetchOne(db, sql: "SELECT COUNT(*) || ':' || IFNULL(MAX(id), 0) FROM contact") ?? ""
+    }
+}

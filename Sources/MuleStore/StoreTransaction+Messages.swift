@@ -59,3 +59,14 @@ extension MessageRecord {
             deliveredAt: row["deliveredAt"], dropHash: row.bytes("dropHash"))
     }
 }
+
+extension StoreTransaction {
+    /// queued → sent for the outgoing message with this drop hash, once its bundle left on a link.
+    @discardableResult
+    public func markSent(dropHash: [UInt8]) throws -> Bool {
+        try db.cachedStatement(
+            sql: "UPDATE message SET status = 'sent' WHERE dropHash = ? AND direction = 'out' AND status = 'queued'"
+        ).execute(arguments: [dropHash.data])
+        return db.changesCount > 0
+    }
+}

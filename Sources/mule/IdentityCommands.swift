@@ -47,7 +47,7 @@ struct ID: ParsableCommand {
 struct Contacts: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Add, list, accept and block contacts.",
-        subcommands: [Add.self, List.self, Accept.self, Block.self, Rename.self],
+        subcommands: [Add.self, AddNearby.self, List.self, Accept.self, Block.self, Rename.self],
         defaultSubcommand: List.self)
     @ParentCommand var root: Mule
 

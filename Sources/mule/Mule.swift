@@ -4,7 +4,7 @@ import Logging
 import MuleNode
 
 @main
-struct Mule: ParsableCommand {
+struct Mule: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mule",
         abstract: "An offline-first, end-to-end encrypted messenger that also travels on USB sticks.",
@@ -12,7 +12,7 @@ struct Mule: ParsableCommand {
         version: "0.1.0",
         subcommands: [
             Init.self, ID.self, Contacts.self, Send.self, Messages.self, Export.self, Import.self, Status.self,
-            Config.self, Demo.self,
+            Config.self, Run.self, Chat.self, Peers.self, Nearby.self, Demo.self,
         ]
     )
 
@@ -28,9 +28,9 @@ struct GlobalOptions: ParsableArguments {
 
     var resolvedHome: String { home ?? Profile.defaultHome() }
 
-    func logger() -> Logger {
+    func logger(level: Logger.Level = .warning) -> Logger {
         var l = Logger(label: "mule") { StreamLogHandler.standardError(label: $0) }
-        l.logLevel = verbose ? .debug : .warning
+        l.logLevel = verbose ? .debug : level
         return l
     }
 

@@ -1,0 +1,344 @@
+import Foundation
+import Logging
+import MuleCrypto
+import MuleDiscovery
+import MuleLink
+import MuleNode
+import MuleStore
+import MuleSync
+import MuleWire
+import NIOCore
+import NIOPosix
+
+extension Mesh {
+    typealias LinkChannel = NIOAsyncChannel<LinkEvent, LinkFrame>
+
+    static func configure(_ channel: Channel, _ configuration: LinkConfiguration, initiator: Bool) throws -> LinkChannel {
+        try channel.pipeline.syncOperations.addHandler(NoiseLinkHandler(configuration: configuration, initiator: initiator))
+        return try LinkChannel(wrappingChannelSynchronously: channel)
+    }
+
+    /// Dials a peer and runs the link until it closes.
+    func dial(_ address: PeerAddress, via: String) async {
+        let key = address.description
+        guard !dialing.contains(key), !stopped else { return }
+        dialing.insert(key)
+        defer { dialing.remove(key) }
+        do {
+            let channel = try await ClientBootstrap(group: group)
+                .connectTimeout(.seconds(5))
+                .channelOption(.tcpOption(.tcp_nodelay), value: 1)
+                .connect(host: address.host, port: address.port) { [linkConfiguration] channel in
+                    channel.eventLoop.makeCompletedFuture { try Mesh.configure(channel, linkConfiguration, initiator: true) }
+                }
+            await runLink(channel, via: via, dialed: key)
+        } catch {
+            logger.debug("cannot connect", metadata: ["peer": "\(key)", "reason": "\(error)"])
+        }
+    }
+
+    /// Keeps a static peer linked: redial after a drop, backing off from 1 s to 30 s.
+    func keepDialing(_ address: PeerAddress) async {
+        var delay = Swift.Duration.seconds(1)
+        while !Task.isCancelled && !stopped {
+            let started = ContinuousClock.now
+            await dial(address, via: "static")
+            if ContinuousClock.now - started > .seconds(10) { delay = .seconds(1) }
+            try? await Task.sleep(for: delay)
+            delay = min(delay * 2, .seconds(30))
+        }
+    }
+
+    /// Runs one connection: the handshake result attaches a link, then frames are handled in order.
+    func runLink(_ channel: LinkChannel, via: String, dialed: String?) async {
+        var linkID: Int?
+        var reason = "closed"
+        do {
+            try await channel.executeThenClose { inbound, _ in
+                for try await event in inbound {
+                    switch event {
+                    case .established(let peer):
+                        linkID = attach(peer, channel: channel.channel, via: via)
+                        if linkID == nil { return }
+                    case .frame(let frame):
+                        guard let id = linkID else { throw LinkError.unexpected("a frame before the handshake") }
+                        try handle(frame, on: id)
+                    }
+                }
+            }
+        } catch let e as LinkError {
+            reason = e.description
+            if let id = linkID, let link = links[id] {
+                logger.notice("dropped link", metadata: ["peer": "\(link.peer.address)", "reason": "\(e)"])
+            }
+        } catch {
+            reason = "\(error)"
+        }
+        if let id = linkID { detach(id, reason: reason) }
+    }
+
+    /// Registers an established link, or refuses it if it duplicates one we keep (the pair keeps the
+    /// connection dialled by the lower link key) or reaches this node itself.
+    func attach(_ peer: LinkPeer, channel: Channel, via: String) -> Int? {
+        guard !stopped else { return nil }
+        if peer.linkKey == linkKey.publicKey {
+            logger.debug("dialled ourselves", metadata: ["peer": "\(peer.address)"])
+            return nil
+        }
+        let initiator = peer.weInitiated ? linkKey.publicKey : peer.linkKey
+        if let existing = links.values.first(where: { $0.peer.linkKey == peer.linkKey }) {
+            let existingInitiator = existing.peer.weInitiated ? linkKey.publicKey : existing.peer.linkKey
+            if existingInitiator.lexicographicallyPrecedes(initiator) || existingInitiator == initiator { return nil }
+            existing.channel.close(promise: nil)
+        }
+        let id = nextLinkID
+        nextLinkID += 1
+        let now = node.nowMs
+        let link = Link(id: id, channel: channel, peer: peer, since: now)
+        links[id] = link
+        recent[peer.address] = RunState.Seen(address: peer.address, via: via, lastSeen: now)
+        if let v = peer.hello.visible, v.verify(linkKey: peer.linkKey) {
+            let pub = v.publicIdentity
+            nearby[Hex.encode(pub.signingKey)] = RunState.Nearby(
+                name: v.name, fingerprint: pub.fingerprint, signingKey: Hex.encode(pub.signingKey),
+                agreementKey: Hex.encode(pub.agreementKey), address: peer.address, lastSeen: now)
+        }
+        stateDirty = true
+        let direction = peer.weInitiated ? "out" : "in"
+        logger.info("link up", metadata: ["peer": "\(peer.address)", "direction": "\(direction)"])
+        eventSink.yield(.linkUp(address: peer.address, direction: direction))
+        if peer.weInitiated { startSync(link) }
+        return id
+    }
+
+    func detach(_ id: Int, reason: String) {
+        guard let link = links.removeValue(forKey: id) else { return }
+        for (bundle, owner) in inFlight where owner == id { inFlight[bundle] = nil }
+        recent[link.peer.address]?.lastSeen = node.nowMs
+        if let v = link.peer.hello.visible { nearby[Hex.encode(v.signingKey)]?.lastSeen = node.nowMs }
+        stateDirty = true
+        logger.info("link down", metadata: ["peer": "\(link.peer.address)", "reason": "\(reason)"])
+        eventSink.yield(.linkDown(address: link.peer.address, reason: reason))
+    }
+
+    // MARK: Frames
+
+    func handle(_ frame: LinkFrame, on id: Int) throws(LinkError) {
+        guard let link = links[id] else { return }
+        switch frame {
+        case .ping:
+            break
+        case .syncStart(let m):
+            guard !link.peer.weInitiated else { throw .unexpected("reconciliation started by the side that was dialled") }
+            var r = Reconciler(set: syncSet(), initiator: false)
+            let reply: [UInt8]?
+            do { reply = try r.reconcile(m) } catch { throw .malformedFrame("reconciliation: \(error)") }
+            link.reconciler = r
+            if let reply { send(.sync(reply), on: link) }
+        case .sync(let m):
+            guard var r = link.reconciler else { throw .unexpected("a reconciliation message outside a round") }
+            let reply: [UInt8]?
+            do { reply = try r.reconcile(m) } catch { throw .malformedFrame("reconciliation: \(error)") }
+            link.reconciler = r
+            if let reply {
+                send(.sync(reply), on: link)
+            } else if link.peer.weInitiated {
+                link.reconciler = nil
+                link.lastSync = .now
+                logger.debug(
+                    "reconciled",
+                    metadata: ["peer": "\(link.peer.address)", "needs": "\(r.needs.count)", "haves": "\(r.haves.count)"])
+                request(r.needs, from: link)
+                for chunk in stride(from: 0, to: r.haves.count, by: LinkFrame.maxIDs) {
+                    send(.offer(Array(r.haves[chunk..<min(chunk + LinkFrame.maxIDs, r.haves.count)])), on: link)
+                }
+            }
+        case .offer(let ids):
+            request(ids, from: link)
+        case .want(let wants):
+            link.queue += wants
+            if !link.pumping {
+                link.pumping = true
+                Task { await self.pump(id) }
+            }
+        case .part(let p):
+            try receive(p, on: link)
+        }
+    }
+
+    func startSync(_ link: Link) {
+        var r = Reconciler(set: syncSet(), initiator: true)
+        let first = r.initiate()
+        link.reconciler = r
+        link.lastSync = .now
+        send(.syncStart(first), on: link)
+    }
+
+    func syncSet() -> SyncItemSet {
+        let items = (try? node.store.read { tx in try tx.syncItems() }) ?? []
+        return SyncItemSet(items.map { SyncItem(timestamp: UInt64(max($0.expiresAt, 0)), id: $0.id) })
+    }
+
+    /// Asks a link for the ids this node does not know and is not already fetching elsewhere.
+    func request(_ ids: [[UInt8]], from link: Link) {
+        guard !ids.isEmpty else { return }
+        let unknown: [[UInt8]]
+        do { unknown = try node.store.read { tx in try tx.unknownIDs(ids) } } catch {
+            logger.warning("store read failed", metadata: ["reason": "\(error)"])
+            return
+        }
+        var wants: [LinkFrame.Want] = []
+        for id in unknown where inFlight[id] == nil || links[inFlight[id]!] == nil {
+            inFlight[id] = link.id
+            wants.append(LinkFrame.Want(id: id, offset: UInt32(partials[id]?.bytes.count ?? 0)))
+        }
+        for chunk in stride(from: 0, to: wants.count, by: LinkFrame.maxIDs) {
+            send(.want(Array(wants[chunk..<min(chunk + LinkFrame.maxIDs, wants.count)])), on: link)
+        }
+    }
+
+    /// One part of a bundle. Parts of a bundle this node asked for must continue where the last
+    /// one ended; a whole small bundle may also arrive unasked (a push).
+    func receive(_ p: LinkFrame.Part, on link: Link) throws(LinkError) {
+        link.bytesReceived += Int64(p.data.count)
+        if p.total == 0 {
+            if inFlight[p.id] == link.id { inFlight[p.id] = nil }
+            return
+        }
+        let asked = inFlight[p.id] == link.id
+        let whole = p.offset == 0 && p.data.count == Int(p.total)
+        guard asked || whole else { throw .unexpected("a part of a bundle nobody asked for") }
+        var bytes: [UInt8]
+        if whole {
+            bytes = p.data
+            partials[p.id] = nil
+        } else {
+            var partial = partials[p.id] ?? Partial(bytes: [], total: Int(p.total), touched: .now)
+            guard partial.total == Int(p.total), Int(p.offset) == partial.bytes.count else {
+                throw .unexpected("a bundle part at offset \(p.offset), expected \(partial.bytes.count)")
+            }
+            if partial.bytes.isEmpty { partial.bytes.reserveCapacity(Int(p.total)) }
+            partial.bytes += p.data
+            partial.touched = .now
+            if partial.bytes.count < partial.total {
+                partials[p.id] = partial
+                trimPartials()
+                eventSink.yield(
+                    .progress(
+                        address: link.peer.address, receiving: true, bytes: Int64(partial.bytes.count),
+                        total: Int64(partial.total)
+                    ))
+                stateDirty = true
+                return
+            }
+            partials[p.id] = nil
+            bytes = partial.bytes
+        }
+        if asked { inFlight[p.id] = nil }
+        guard Node.bundleID(bytes) == p.id else { throw .malformedFrame("a bundle that does not match its id") }
+        link.bundlesReceived += 1
+        pendingImports.append((link.id, bytes))
+        stateDirty = true
+        scheduleFlush()
+    }
+
+    /// Drops the least recently touched unfinished bundles beyond the memory bound.
+    func trimPartials() {
+        var total = partials.values.reduce(0) { $0 + $1.bytes.count }
+        while total > Mesh.maxPartialBytes, let oldest = partials.min(by: { $0.value.touched < $1.value.touched }) {
+            total -= oldest.value.bytes.count
+            partials[oldest.key] = nil
+        }
+    }
+
+    /// A link's incoming bundle in progress, for `mule peers`.
+    func receiving(on link: Link) -> RunState.Progress? {
+        for (id, owner) in inFlight where owner == link.id {
+            if let p = partials[id] { return RunState.Progress(bytes: Int64(p.bytes.count), total: Int64(p.total)) }
+        }
+        return nil
+    }
+
+    // MARK: Discovery
+
+    func startDiscovery() {
+        let port = boundPort ?? configuration.listen.port
+        do {
+            let d = try AvahiDiscovery(instanceName: instanceName, port: port, txt: ["v=1"], logger: logger)
+            discovery = d
+            mdnsState = "on"
+            tasks.append(
+                Task { [weak self] in
+                    for await event in d.events {
+                        await self?.discovered(event)
+                    }
+                })
+        } catch {
+            mdnsState = "off: \(error)"
+            eventSink.yield(.discoveryOff(error.description))
+        }
+    }
+
+    func discovered(_ event: DiscoveryEvent) {
+        switch event {
+        case .found(let s):
+            let address = PeerAddress(host: s.host, port: s.port)
+            recent[address.description] = RunState.Seen(address: address.description, via: "mdns", lastSeen: node.nowMs)
+            stateDirty = true
+            // Both sides see each other; only the one with the lower instance name dials.
+            guard s.txt.contains("v=1"), instanceName < s.name else { return }
+            if links.values.contains(where: { $0.peer.address == address.description }) { return }
+            Task { await self.dial(address, via: "mdns") }
+        case .removed:
+            break
+        case .unavailable(let reason):
+            mdnsState = "off: \(reason)"
+            eventSink.yield(.discoveryOff(reason))
+        }
+    }
+
+    // MARK: State for the CLI
+
+    func publishState() {
+        guard configuration.publishState, stateDirty else { return }
+        stateDirty = false
+        var s = RunState(
+            pid: getpid(), listen: PeerAddress(host: configuration.listen.host, port: boundPort ?? 0).description,
+            instance: configuration.mdns ? instanceName : nil, mdns: mdnsState, updated: node.nowMs)
+        s.links = links.values.sorted { $0.id < $1.id }.map { l in
+            RunState.Link(
+                address: l.peer.address, direction: l.peer.weInitiated ? "out" : "in", since: l.since,
+                bundlesSent: l.bundlesSent, bundlesReceived: l.bundlesReceived, bytesSent: l.bytesSent,
+                bytesReceived: l.bytesReceived, receiving: receiving(on: l), sending: l.sending,
+                visibleAs: l.peer.hello.visible?.name)
+        }
+        s.recent = recent.values.sorted { $0.lastSeen > $1.lastSeen }.prefix(50).map { $0 }
+        s.nearby = nearby.values.sorted { $0.lastSeen > $1.lastSeen }
+        do { try s.write(profile: node.profile) } catch {
+            logger.warning("cannot write node.json", metadata: ["reason": "\(error)"])
+        }
+    }
+
+    // MARK: For an embedding program (chat, bench, tests)
+
+    /// The current links, for tests and the bench.
+    public var linkCount: Int { links.count }
+
+    /// Sends a text message through this node's store and offers it at once.
+    @discardableResult
+    public func send(text: String, to contact: String) throws(NodeError) -> Message {
+        let m = try node.send(to: contact, .text(text))
+        announce()
+        return m
+    }
+
+    public func messages(with contact: String? = nil) throws(NodeError) -> [Message] {
+        try node.messages(with: contact)
+    }
+
+    public func addContact(invite: String, name: String? = nil) throws(NodeError) -> Contact {
+        try node.addContact(invite: invite, name: name)
+    }
+
+    public var invite: String { node.invite }
+}

@@ -1,0 +1,373 @@
+import Foundation
+import Logging
+import MuleCrypto
+import MuleDiscovery
+import MuleLink
+import MuleNode
+import MuleStore
+import MuleSync
+import MuleWire
+import NIOCore
+import NIOPosix
+
+/// A running node: it owns the `Node` (profile and store) and every link, and moves bundles
+/// between them. All of its state is isolated to this actor; NIO event loops hand it each link's
+/// frames in order through `NIOAsyncChannel`, and Avahi hands it discoveries through an
+/// `AsyncStream`.
+///
+/// Sync on a link: the side that dialled runs range reconciliation over the ids of stored bundles
+/// when the link comes up and every `syncInterval`; then each side asks (`want`) for what it lacks
+/// and does not know. New bundles are offered to every link as they appear; the node's own small
+/// bundles (messages, receipts) are pushed whole to save a round trip. A bundle arrives in parts;
+/// the parts received before a link dropped are kept, and the next `want` resumes from there.
+public actor Mesh {
+    let node: Node
+    let configuration: MeshConfiguration
+    let logger: Logger
+    let group: MultiThreadedEventLoopGroup
+    let linkKey: AgreementKey
+    let linkConfiguration: LinkConfiguration
+    public nonisolated let events: AsyncStream<MeshEvent>
+    let eventSink: AsyncStream<MeshEvent>.Continuation
+    let instanceName: String
+
+    var links: [Int: Link] = [:]
+    var nextLinkID = 1
+    var cursor: Int64 = 0
+    var tagCache = TagCache()
+    var partials: [[UInt8]: Partial] = [:]
+    var inFlight: [[UInt8]: Int] = [:]
+    var pendingImports: [(linkID: Int, bytes: [UInt8])] = []
+    var flushScheduled = false
+    var announceScheduled = false
+    var recent: [String: RunState.Seen] = [:]
+    var nearby: [String: RunState.Nearby] = [:]
+    var dialing: Set<String> = []
+    var listener: Channel?
+    var discovery: AvahiDiscovery?
+    var mdnsState = "off"
+    var tasks: [Task<Void, Never>] = []
+    var stopped = false
+    var stateDirty = true
+    public private(set) var boundPort: Int?
+
+    /// The most bytes of unfinished bundles kept for resuming.
+    static let maxPartialBytes = 256 << 20
+
+    final class Link {
+        let id: Int
+        let channel: Channel
+        let peer: LinkPeer
+        let since: Int64
+        var reconciler: Reconciler?
+        var lastSync = ContinuousClock.now
+        var lastSent = ContinuousClock.now
+        var queue: [LinkFrame.Want] = []
+        var pumping = false
+        var bundlesSent = 0
+        var bundlesReceived = 0
+        var bytesSent: Int64 = 0
+        var bytesReceived: Int64 = 0
+        var sending: RunState.Progress?
+
+        init(id: Int, channel: Channel, peer: LinkPeer, since: Int64) {
+            self.id = id
+            self.channel = channel
+            self.peer = peer
+            self.since = since
+        }
+
+        var initiatorKey: [UInt8] { peer.weInitiated ? [] : peer.linkKey }
+    }
+
+    struct Partial {
+        var bytes: [UInt8]
+        var total: Int
+        var touched: ContinuousClock.Instant
+    }
+
+    /// Opens the profile in `home` for this node. Nothing listens until `start()`.
+    public init(
+        home: String, configuration: MeshConfiguration, clock: @escaping @Sendable () -> Int64 = Node.systemClock,
+        logger: Logger = Logger(label: "mule.mesh")
+    ) throws(NodeError) {
+        node = try Node(home: home, clock: clock, logger: logger)
+        self.configuration = configuration
+        self.logger = logger
+        group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        linkKey = AgreementKey.generate()
+        var hello = LinkHello()
+        if let name = configuration.visibleAs {
+            hello.visible = LinkHello.Visible(identity: node.identity, name: name, linkKey: linkKey.publicKey)
+        }
+        linkConfiguration = LinkConfiguration(
+            staticKey: linkKey, hello: hello,
+            gate: LinkGate(maxLinks: configuration.maxLinks, maxHandshakes: configuration.maxHandshakes), logger: logger)
+        (events, eventSink) = AsyncStream.makeStream(of: MeshEvent.self, bufferingPolicy: .bufferingNewest(1024))
+        instanceName = "mule-" + Hex.encode(Sodium.randomBytes(5))
+    }
+
+    public var profile: Profile { node.profile }
+
+    // MARK: Life cycle
+
+    /// Listens, starts discovery and the static peers, and the background work. Returns once listening.
+    public func start() async throws {
+        cursor = try node.store.read { tx in try tx.lastBundleRow() }
+        let server = try await ServerBootstrap(group: group)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .serverChannelOption(.backlog, value: 64)
+            .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
+            .bind(host: configuration.listen.host, port: configuration.listen.port) { [linkConfiguration] channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try Mesh.configure(channel, linkConfiguration, initiator: false)
+                }
+            }
+        listener = server.channel
+        boundPort = server.channel.localAddress?.port
+        let listenText = PeerAddress(host: configuration.listen.host, port: boundPort ?? configuration.listen.port).description
+        eventSink.yield(.listening(listenText))
+        logger.info("listening", metadata: ["address": "\(listenText)"])
+        tasks.append(
+            Task { [weak self] in
+                do {
+                    try await server.executeThenClose { inbound in
+                        for try await child in inbound {
+                            guard let self else { return }
+                            Task { await self.runLink(child, via: "incoming", dialed: nil) }
+                        }
+                    }
+                } catch {
+                    self?.logger.debug("listener closed", metadata: ["reason": "\(error)"])
+                }
+            })
+        for peer in configuration.staticPeers {
+            tasks.append(Task { [weak self] in await self?.keepDialing(peer) })
+        }
+        if configuration.mdns { startDiscovery() } else { mdnsState = "off: --no-mdns" }
+        tasks.append(Task { [weak self] in await self?.tick() })
+    }
+
+    /// Closes every link and the listener, withdraws the mDNS service, and writes the final state.
+    public func stop() async {
+        guard !stopped else { return }
+        stopped = true
+        for t in tasks { t.cancel() }
+        discovery?.stop()
+        discovery = nil
+        try? await listener?.close()
+        for link in links.values { try? await link.channel.close() }
+        links.removeAll()
+        flushImports()
+        stateDirty = true
+        publishState()
+        eventSink.finish()
+        try? await group.shutdownGracefully()
+    }
+
+    // MARK: Background work
+
+    private func tick() async {
+        var lastState = ContinuousClock.now
+        while !Task.isCancelled && !stopped {
+            try? await Task.sleep(for: configuration.pollInterval)
+            if stopped { return }
+            checkStore()
+            let now = ContinuousClock.now
+            for link in links.values {
+                if link.peer.weInitiated, link.reconciler == nil, now - link.lastSync >= configuration.syncInterval {
+                    startSync(link)
+                }
+                if now - link.lastSent >= configuration.pingInterval {
+                    send(.ping, on: link)
+                }
+            }
+            if now - lastState >= .seconds(1) {
+                lastState = now
+                publishState()
+            }
+        }
+    }
+
+    /// Offers bundles that another process (the CLI) stored since the last look.
+    private func checkStore() {
+        do {
+            let last = try node.store.read { tx in try tx.lastBundleRow() }
+            if last != cursor { announce() }
+        } catch {
+            logger.warning("store check failed", metadata: ["reason": "\(error)"])
+        }
+    }
+
+    /// Checks the store now (after an in-process send) instead of at the next poll.
+    public func kick() {
+        scheduleAnnounce()
+    }
+
+    // MARK: Sending on a link
+
+    func send(_ frame: LinkFrame, on link: Link) {
+        link.lastSent = .now
+        link.channel.writeAndFlush(frame, promise: nil)
+    }
+
+    /// Offers every bundle stored after the cursor to every link, except the one it came from.
+    /// Own bundles that fit in one part are pushed whole.
+    func announce() {
+        announceScheduled = false
+        guard !links.isEmpty else {
+            cursor = (try? node.store.read { tx in try tx.lastBundleRow() }) ?? cursor
+            return
+        }
+        do {
+            while true {
+                let (rows, push) = try node.store.read { tx -> ([(row: Int64, id: [UInt8])], [StoredBundle]) in
+                    let rows = try tx.bundleIDs(after: cursor, limit: LinkFrame.maxIDs)
+                    var push: [StoredBundle] = []
+                    for r in rows {
+                        if let b = try tx.bundle(id: r.id), b.own, b.data.count <= LinkFrame.maxPartData { push.append(b) }
+                    }
+                    return (rows, push)
+                }
+                guard let last = rows.last else { return }
+                cursor = last.row
+                let pushed = Set(push.map(\.id))
+                let offered = rows.map(\.id).filter { !pushed.contains($0) }
+                for link in links.values {
+                    for b in push {
+                        link.channel.write(
+                            LinkFrame.part(.init(id: b.id, total: UInt32(b.data.count), offset: 0, data: b.data)),
+                            promise: nil)
+                        link.bundlesSent += 1
+                        link.bytesSent += Int64(b.data.count)
+                    }
+                    let mine = offered.filter { receivedFrom[$0] != link.id }
+                    if !mine.isEmpty { link.channel.write(LinkFrame.offer(mine), promise: nil) }
+                    link.lastSent = .now
+                    link.channel.flush()
+                }
+                if !push.isEmpty { try markSent(push) }
+                receivedFrom.removeAll(keepingCapacity: true)
+                stateDirty = true
+                if rows.count < LinkFrame.maxIDs { return }
+            }
+        } catch {
+            logger.warning("announce failed", metadata: ["reason": "\(error)"])
+        }
+    }
+
+    var receivedFrom: [[UInt8]: Int] = [:]
+
+    func scheduleAnnounce() {
+        guard !announceScheduled else { return }
+        announceScheduled = true
+        Task { self.announce() }
+    }
+
+    private func markSent(_ bundles: [StoredBundle]) throws {
+        let hashes = bundles.compactMap { $0.own && $0.kind == .message ? $0.dropHash : nil }
+        guard !hashes.isEmpty else { return }
+        try node.store.write { tx in
+            for h in hashes { try tx.markSent(dropHash: h) }
+        }
+    }
+
+    /// Sends the bundles a peer asked for, in parts, a batch at a time; waits for each batch to
+    /// reach the socket, so a slow peer holds at most one batch in memory.
+    func pump(_ linkID: Int) async {
+        while let link = links[linkID], !link.queue.isEmpty {
+            var batch: [LinkFrame.Want] = []
+            var bytes = 0
+            let found: [(LinkFrame.Want, StoredBundle?)]
+            do {
+                found = try node.store.read { tx in
+                    var out: [(LinkFrame.Want, StoredBundle?)] = []
+                    while !link.queue.isEmpty, bytes < 1 << 20 {
+                        let w = link.queue.removeFirst()
+                        let b = try tx.bundle(id: w.id)
+                        bytes += b?.data.count ?? 0
+                        out.append((w, b))
+                    }
+                    return out
+                }
+            } catch {
+                logger.warning("cannot read bundles to send", metadata: ["reason": "\(error)"])
+                link.queue.removeAll()
+                break
+            }
+            var last: EventLoopFuture<Void>?
+            for (w, b) in found {
+                batch.append(w)
+                guard let b else {
+                    // Gone since it was offered (delivered, expired or evicted): say so.
+                    last = link.channel.write(LinkFrame.part(.init(id: w.id, total: 0, offset: 0, data: [])))
+                    continue
+                }
+                var offset = Int(min(w.offset, UInt32(b.data.count)))
+                repeat {
+                    let end = min(offset + LinkFrame.maxPartData, b.data.count)
+                    last = link.channel.write(
+                        LinkFrame.part(
+                            .init(
+                                id: b.id, total: UInt32(b.data.count), offset: UInt32(offset), data: Array(b.data[offset..<end])))
+                    )
+                    offset = end
+                    if b.data.count > LinkFrame.maxPartData {
+                        link.channel.flush()
+                        link.sending = RunState.Progress(bytes: Int64(offset), total: Int64(b.data.count))
+                        eventSink.yield(
+                            .progress(
+                                address: link.peer.address, receiving: false, bytes: Int64(offset), total: Int64(b.data.count)))
+                        try? await last?.get()
+                        if links[linkID] == nil { return }
+                    }
+                } while offset < b.data.count
+                link.sending = nil
+                link.bundlesSent += 1
+                link.bytesSent += Int64(b.data.count)
+            }
+            link.lastSent = .now
+            link.channel.flush()
+            try? markSent(found.compactMap { $0.1 }.filter(\.own))
+            stateDirty = true
+            do { try await last?.get() } catch { return }
+        }
+        links[linkID]?.pumping = false
+    }
+
+    // MARK: Receiving
+
+    /// Imports the bundles that arrived since the last flush, one transaction per link.
+    func flushImports() {
+        flushScheduled = false
+        guard !pendingImports.isEmpty else { return }
+        let pending = pendingImports
+        pendingImports.removeAll(keepingCapacity: true)
+        var byLink: [Int: [[UInt8]]] = [:]
+        for p in pending { byLink[p.linkID, default: []].append(p.bytes) }
+        var bundles = 0
+        var messages = 0
+        for (linkID, raws) in byLink {
+            let source = links[linkID].map { "link \($0.peer.address)" } ?? "link"
+            do {
+                let r = try node.receive(raws, from: source, tags: &tagCache)
+                bundles += r.imported
+                messages += r.delivered
+                for p in r.problems {
+                    logger.notice("rejected a bundle", metadata: ["source": "\(source)", "reason": "\(p.reason)"])
+                }
+            } catch {
+                logger.error("import from a link failed", metadata: ["source": "\(source)", "reason": "\(error)"])
+            }
+            for raw in raws { receivedFrom[Node.bundleID(raw)] = linkID }
+        }
+        if bundles > 0 { eventSink.yield(.received(bundles: bundles, messages: messages)) }
+        announce()
+    }
+
+    func scheduleFlush() {
+        guard !flushScheduled else { return }
+        flushScheduled = true
+        Task { self.flushImports() }
+    }
+}

@@ -1,0 +1,53 @@
+/// A `HOST:PORT` to listen on or connect to. IPv6 hosts are written in brackets: `[::1]:4747`.
+public struct PeerAddress: Hashable, Sendable, CustomStringConvertible {
+    public var host: String
+    public var port: Int
+
+    public init(host: String, port: Int) {
+        self.host = host
+        self.port = port
+    }
+
+    /// Parses `HOST:PORT`, `[V6]:PORT`, or `:PORT` (all IPv4 interfaces).
+    public init?(parsing text: String, defaultHost: String = "0.0.0.0") {
+        var host: Substring
+        let portText: Substring
+        if text.hasPrefix("[") {
+            guard let close = text.firstIndex(of: "]"), text[text.index(after: close)...].hasPrefix(":") else { return nil }
+            host = text[text.index(after: text.startIndex)..<close]
+            portText = text[text.index(close, offsetBy: 2)...]
+        } else {
+            guard let colon = text.lastIndex(of: ":") else { return nil }
+            host = text[..<colon]
+            portText = text[text.index(after: colon)...]
+        }
+        if host.isEmpty { host = Substring(defaultHost) }
+        guard let port = Int(portText), (0...65535).contains(port), !host.contains(" ") else { return nil }
+        self.init(host: String(host), port: port)
+    }
+
+    public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+}
+
+/// How a node runs: where it listens, whom it dials, whether it uses mDNS.
+public struct MeshConfiguration: Sendable {
+    public static let defaultPort = 4747
+
+    public var listen = PeerAddress(host: "0.0.0.0", port: MeshConfiguration.defaultPort)
+    public var staticPeers: [PeerAddress] = []
+    public var mdns = true
+    /// Opt-in: announce this name (and the identity keys) to nodes on the LAN.
+    public var visibleAs: String?
+    /// How often an established link re-runs reconciliation (it also runs when the link comes up).
+    public var syncInterval: Swift.Duration = .seconds(30)
+    /// How often the store is checked for bundles that another process (the CLI) added.
+    public var pollInterval: Swift.Duration = .milliseconds(100)
+    /// Keep-alive on quiet links.
+    public var pingInterval: Swift.Duration = .seconds(25)
+    /// Whether to publish node.json in the profile for `mule peers` and `mule nearby`.
+    public var publishState = true
+    public var maxLinks = 32
+    public var maxHandshakes = 8
+
+    public init() {}
+}

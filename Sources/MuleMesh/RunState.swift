@@ -1,0 +1,93 @@
+import Foundation
+import MuleNode
+
+/// What a running node publishes in its profile (`node.json`) for `mule peers` and `mule nearby`.
+public struct RunState: Codable, Sendable {
+    public struct Link: Codable, Sendable {
+        public var address: String
+        public var direction: String  // in | out
+        public var since: Int64  // Unix ms
+        public var bundlesSent: Int
+        public var bundlesReceived: Int
+        public var bytesSent: Int64
+        public var bytesReceived: Int64
+        /// A bundle arriving in parts: bytes so far and its whole size.
+        public var receiving: Progress?
+        public var sending: Progress?
+        public var visibleAs: String?
+    }
+
+    public struct Progress: Codable, Sendable {
+        public var bytes: Int64
+        public var total: Int64
+    }
+
+    public struct Seen: Codable, Sendable {
+        public var address: String
+        public var via: String  // mdns | static | incoming
+        public var lastSeen: Int64
+    }
+
+    public struct Nearby: Codable, Sendable {
+        public var name: String
+        public var fingerprint: String
+        public var signingKey: String  // hex
+        public var agreementKey: String  // hex
+        public var address: String
+        public var lastSeen: Int64
+    }
+
+    public var pid: Int32
+    public var listen: String
+    public var instance: String?
+    public var mdns: String  // on | off: reason
+    public var updated: Int64
+    public var links: [Link] = []
+    public var recent: [Seen] = []
+    public var nearby: [Nearby] = []
+
+    public static func read(profile: Profile) -> RunState? {
+        guard let data = FileManager.default.contents(atPath: profile.runStatePath) else { return nil }
+        return try? JSONDecoder().decode(RunState.self, from: data)
+    }
+
+    func write(profile: Profile) throws {
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys]
+        try SecureFile.write(Array(try e.encode(self)), to: profile.runStatePath, mode: 0o600)
+    }
+}
+
+/// The profile's run lock: held by the one node running on it, released by the kernel when that
+/// process ends, however it ends.
+public final class RunLock {
+    private let fd: Int32
+
+    /// Takes the lock, or returns nil if a node already holds it.
+    public init?(profile: Profile) {
+        let fd = open(profile.runLockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { return nil }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+            close(fd)
+            return nil
+        }
+        self.fd = fd
+    }
+
+    deinit {
+        flock(fd, LOCK_UN)
+        close(fd)
+    }
+
+    /// True if a node is running on this profile now.
+    public static func isHeld(profile: Profile) -> Bool {
+        let fd = open(profile.runLockPath, O_RDWR | O_CLOEXEC)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        if flock(fd, LOCK_EX | LOCK_NB) == 0 {
+            flock(fd, LOCK_UN)
+            return false
+        }
+        return true
+    }
+}

@@ -1,0 +1,235 @@
+import ArgumentParser
+import Foundation
+import Logging
+import MuleCrypto
+import MuleMesh
+import MuleNode
+import MuleWire
+
+/// The options every command that runs a node shares (`run`, and `chat` when no node is running).
+struct NodeOptions: ParsableArguments {
+    @Option(help: "Where to listen for links, HOST:PORT (default 0.0.0.0:4747).") var listen: String?
+    @Option(name: .customLong("peer"), help: "A node to link with, HOST:PORT (repeatable).") var peers: [String] = []
+    @Flag(name: .customLong("no-mdns"), help: "Neither publish nor browse mDNS services.") var noMDNS = false
+    @Option(
+        name: .customLong("visible-as"),
+        help: "Announce yourself under this name to nodes on the LAN (`mule nearby` shows you to them).")
+    var visibleAs: String?
+
+    func configuration() throws(NodeError) -> MeshConfiguration {
+        var c = MeshConfiguration()
+        if let listen {
+            guard let a = PeerAddress(parsing: listen) else {
+                throw .invalidArgument("--listen wants HOST:PORT, not '\(listen)'")
+            }
+            c.listen = a
+        }
+        for p in peers {
+            guard let a = PeerAddress(parsing: p, defaultHost: "127.0.0.1"), a.port > 0 else {
+                throw .invalidArgument("--peer wants HOST:PORT, not '\(p)'")
+            }
+            c.staticPeers.append(a)
+        }
+        c.mdns = !noMDNS
+        if let v = visibleAs { c.visibleAs = try Profile.validateName(v) }
+        return c
+    }
+}
+
+/// Runs a node until SIGINT or SIGTERM and reports what it does on stderr.
+struct RunningNode {
+    let mesh: Mesh
+    let lock: RunLock
+    let printer: Task<Void, Never>
+
+    static func start(home: String, options: NodeOptions, logger: Logger, quiet: Bool) async throws -> RunningNode {
+        let profile = try Profile.open(home: home)
+        guard let lock = RunLock(profile: profile) else {
+            let pid = RunState.read(profile: profile).map { " (pid \($0.pid))" } ?? ""
+            throw NodeError.invalidArgument("a node is already running on this profile\(pid)")
+        }
+        let mesh = try Mesh(home: home, configuration: try options.configuration(), logger: logger)
+        do { try await mesh.start() } catch {
+            throw NodeError.invalidArgument("cannot listen on \(options.listen ?? "0.0.0.0:4747"): \(error)")
+        }
+        let printer = Task { await report(mesh.events, quiet: quiet) }
+        return RunningNode(mesh: mesh, lock: lock, printer: printer)
+    }
+
+    func stop() async {
+        await mesh.stop()
+        await printer.value
+    }
+
+    /// One line per event; a bundle moving in parts shows a progress line, rewritten in place on a terminal.
+    static func report(_ events: AsyncStream<MeshEvent>, quiet: Bool) async {
+        let tty = isatty(2) != 0
+        var lastShown: [String: Int64] = [:]
+        var progressLine = false
+        func line(_ s: String) {
+            if progressLine { FileHandle.standardError.write(Data("\n".utf8)) }
+            progressLine = false
+            FileHandle.standardError.write(Data((s + "\n").utf8))
+        }
+        for await e in events {
+            switch e {
+            case .listening(let a): line("mule: listening on \(a)")
+            case .discoveryOff(let r): line("mule: mDNS discovery is off: \(r)")
+            case .linkUp(let a, let d): if !quiet { line("mule: link up with \(a) (\(d))") }
+            case .linkDown(let a, let r): if !quiet { line("mule: link down with \(a): \(r)") }
+            case .received: break
+            case .progress(let a, let receiving, let bytes, let total):
+                guard total >= 1 << 20 else { continue }
+                let verb = receiving ? "receiving from" : "sending to"
+                let text = "mule: \(verb) \(a): \(ByteCount.format(bytes)) of \(ByteCount.format(total))"
+                if tty {
+                    FileHandle.standardError.write(Data(("\r\u{1B}[2K" + text).utf8))
+                    progressLine = bytes < total
+                    if bytes >= total { FileHandle.standardError.write(Data("\n".utf8)) }
+                } else {
+                    // Not a terminal: a line per tenth.
+                    let key = a + (receiving ? "<" : ">")
+                    let tenth = bytes * 10 / max(total, 1)
+                    if lastShown[key] != tenth {
+                        lastShown[key] = tenth
+                        line(text)
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Waits for SIGINT or SIGTERM.
+enum Signals {
+    static func wait() async {
+        let (stream, continuation) = AsyncStream.makeStream(of: Int32.self)
+        let queue = DispatchQueue(label: "mule.signals")
+        var sources: [DispatchSourceSignal] = []
+        for sig in [SIGINT, SIGTERM] {
+            signal(sig, SIG_IGN)
+            let s = DispatchSource.makeSignalSource(signal: sig, queue: queue)
+            s.setEventHandler { continuation.yield(sig) }
+            s.resume()
+            sources.append(s)
+        }
+        for await _ in stream { break }
+        for s in sources { s.cancel() }
+    }
+}
+
+struct Run: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the node: link with nodes on the LAN and static peers, and sync until stopped.",
+        discussion: "Stops cleanly on SIGINT (Ctrl-C) or SIGTERM. Other mule commands keep working meanwhile.")
+    @ParentCommand var root: Mule
+    @OptionGroup var options: NodeOptions
+
+    func run() async throws {
+        do {
+            let node = try await RunningNode.start(
+                home: root.global.resolvedHome, options: options, logger: root.global.logger(level: .notice), quiet: false)
+            await Signals.wait()
+            await node.stop()
+            FileHandle.standardError.write(Data("mule: stopped\n".utf8))
+        } catch let e as NodeError {
+            Output.error(e.description)
+            throw ExitCode(1)
+        }
+    }
+}
+
+/// The running node's published state, or a one-line explanation and exit status 1.
+func runState(_ global: GlobalOptions) throws -> RunState? {
+    let profile = try Profile.open(home: global.resolvedHome)
+    guard RunLock.isHeld(profile: profile), let s = RunState.read(profile: profile) else { return nil }
+    return s
+}
+
+struct Peers: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Show the running node's links and the nodes it saw recently.")
+    @ParentCommand var root: Mule
+    @Flag var json = false
+
+    struct Out: Encodable {
+        var running: Bool
+        var listen: String?
+        var mdns: String?
+        var links: [RunState.Link]
+        var recent: [RunState.Seen]
+    }
+
+    func run() throws {
+        try guarded {
+            let s = try runState(root.global)
+            if json {
+                try Output.json(
+                    Out(running: s != nil, listen: s?.listen, mdns: s?.mdns, links: s?.links ?? [], recent: s?.recent ?? []))
+                return
+            }
+            guard let s else {
+                print("No node is running on this profile. Start one with 'mule run'.")
+                return
+            }
+            print("Node on \(s.listen), pid \(s.pid), mDNS \(s.mdns)")
+            if s.links.isEmpty { print("No links.") } else { print("Links:") }
+            for l in s.links {
+                var text = "  \(l.address)  \(l.direction)  since \(Output.date(l.since))"
+                text += "  sent \(l.bundlesSent) (\(ByteCount.format(l.bytesSent)))"
+                text += "  received \(l.bundlesReceived) (\(ByteCount.format(l.bytesReceived)))"
+                if let r = l.receiving { text += "  receiving \(ByteCount.format(r.bytes)) of \(ByteCount.format(r.total))" }
+                if let v = l.visibleAs { text += "  [\(v)]" }
+                print(text)
+            }
+            let linked = Set(s.links.map(\.address))
+            let others = s.recent.filter { !linked.contains($0.address) }
+            if !others.isEmpty { print("Seen recently:") }
+            for r in others { print("  \(r.address)  \(r.via)  \(Output.date(r.lastSeen))") }
+        }
+    }
+}
+
+struct Nearby: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "People on the LAN who chose to be visible (mule run --visible-as NAME).")
+    @ParentCommand var root: Mule
+    @Flag var json = false
+
+    func run() throws {
+        try guarded {
+            let list = try runState(root.global)?.nearby ?? []
+            if json {
+                try Output.json(list)
+                return
+            }
+            if list.isEmpty { print("Nobody visible nearby (a node must be running: 'mule run').") }
+            for n in list { print("\(n.name)  \(n.address)\n    \(n.fingerprint)") }
+        }
+    }
+}
+
+struct AddNearby: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "add-nearby", abstract: "Add someone from 'mule nearby' after comparing the fingerprint with them.")
+    @ParentCommand var contacts: Contacts
+    @Argument(help: "Their name as 'mule nearby' shows it.") var who: String
+    @Option(help: "Your name for this contact (default: the name they announce).") var name: String?
+
+    func run() throws {
+        try guarded {
+            let global = contacts.root.global
+            let matches = (try runState(global)?.nearby ?? []).filter { $0.name == who }
+            guard let n = matches.first else { throw NodeError.invalidArgument("nobody called '\(who)' is visible nearby") }
+            guard matches.count == 1 else {
+                throw NodeError.invalidArgument("several people nearby are called '\(who)'; add one by invite instead")
+            }
+            let node = try global.openNode()
+            guard let sk = Hex.decode(n.signingKey), let ak = Hex.decode(n.agreementKey) else {
+                throw NodeError.invalidArgument("node.json holds a malformed key for '\(who)'")
+            }
+            let c = try node.addContact(PublicIdentity(name: n.name, signingKey: sk, agreementKey: ak), name: name)
+            print("Added \(c.name) [\(c.id)]")
+            print("Compare this fingerprint with them: \(c.fingerprint)")
+        }
+    }
+}
