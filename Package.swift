@@ -96,6 +96,13 @@ let package = Package(
         .testTarget(name: "MuleCryptoTests", dependencies: ["MuleCrypto", "MuleWire"]),
         .testTarget(name: "MuleNodeTests", dependencies: ["MuleNode", "MuleStore", "MuleWire", "MuleCrypto"]),
         .testTarget(
+            name: "MuleMeshTests",
+            dependencies: [
+                "MuleMesh", "MuleLink", "MuleNode", "MuleStore", "MuleCrypto",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(
             name: "MuleIntegrationTests",
             dependencies: ["MuleNode", "MuleStore", "MuleWire", "MuleCrypto"]
         ),

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the system libraries Mule builds against (Debian/Ubuntu). Needs a Swift 6 toolchain on PATH.
 set -euo pipefail
-packages=(libsodium-dev libsqlite3-dev pkg-config)
+packages=(libsodium-dev libsqlite3-dev libavahi-client-dev pkg-config)
 python3 -m venv --help >/dev/null 2>&1 || packages+=(python3 python3-venv)
 missing=()
 for p in "${packages[@]}"; do

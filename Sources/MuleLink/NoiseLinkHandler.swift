@@ -56,6 +56,8 @@ public final class NoiseLinkHandler: ChannelDuplexHandler {
         case closed
     }
 
+    static let maxHandshakeMessage = 1024
+
     private let configuration: LinkConfiguration
     private let isInitiator: Bool
     private var state = State.idle
@@ -140,6 +142,11 @@ public final class NoiseLinkHandler: ChannelDuplexHandler {
         if inbound == nil { inbound = bytes } else { inbound!.writeBuffer(&bytes) }
         while case .some = stateIfOpen, var buf = inbound, buf.readableBytes >= 2 {
             let n = Int(buf.getInteger(at: buf.readerIndex, as: UInt16.self)!)
+            if case .handshaking = state, n > NoiseLinkHandler.maxHandshakeMessage {
+                // Handshake messages are small: refuse before waiting for the rest.
+                fail(.noise(.tooLong(n)), context: context)
+                return
+            }
             guard buf.readableBytes >= 2 + n else { break }
             buf.moveReaderIndex(forwardBy: 2)
             let message = buf.readBytes(length: n)!
@@ -163,7 +170,6 @@ public final class NoiseLinkHandler: ChannelDuplexHandler {
         case .idle, .closed:
             return
         case .handshaking(var hs):
-            guard message.count <= 1024 else { throw .noise(.tooLong(message.count)) }
             let payload: [UInt8]
             do { payload = try hs.readMessage(message) } catch { throw .noise(error) }
             if !hs.isComplete {

@@ -100,9 +100,12 @@ public actor Mesh {
         if let name = configuration.visibleAs {
             hello.visible = LinkHello.Visible(identity: node.identity, name: name, linkKey: linkKey.publicKey)
         }
-        linkConfiguration = LinkConfiguration(
+        var lc = LinkConfiguration(
             staticKey: linkKey, hello: hello,
             gate: LinkGate(maxLinks: configuration.maxLinks, maxHandshakes: configuration.maxHandshakes), logger: logger)
+        lc.handshakeTimeout = .nanoseconds(Int64(configuration.handshakeTimeout / .nanoseconds(1)))
+        lc.idleTimeout = .nanoseconds(Int64(configuration.idleTimeout / .nanoseconds(1)))
+        linkConfiguration = lc
         (events, eventSink) = AsyncStream.makeStream(of: MeshEvent.self, bufferingPolicy: .bufferingNewest(1024))
         instanceName = "mule-" + Hex.encode(Sodium.randomBytes(5))
     }

@@ -46,6 +46,9 @@ public struct MeshConfiguration: Sendable {
     public var pingInterval: Swift.Duration = .seconds(25)
     /// Whether to publish node.json in the profile for `mule peers` and `mule nearby`.
     public var publishState = true
+    /// A handshake must finish within this; a link silent for `idleTimeout` is dropped.
+    public var handshakeTimeout: Swift.Duration = .seconds(5)
+    public var idleTimeout: Swift.Duration = .seconds(90)
     public var maxLinks = 32
     public var maxHandshakes = 8
 

@@ -159,6 +159,10 @@ extension StoreTransaction {
         try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM bundle") ?? 0
     }
 
+    public func bundleCount(kind: StoredBundle.Kind) throws -> Int {
+        try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM bundle WHERE kind = ?", arguments: [kind.rawValue]) ?? 0
+    }
+
     public func bundleIDs() throws -> [[UInt8]] {
         try Data.fetchAll(db, sql: "SELECT id FROM bundle ORDER BY id").map { [UInt8]($0) }
     }

@@ -1,0 +1,228 @@
+import Foundation
+import MuleCrypto
+import MuleLink
+import MuleMesh
+import MuleNode
+import MuleStore
+import Testing
+
+@Suite("Nodes linked on loopback")
+struct MeshTests {
+    @Test func chatBothWaysWithReceipts() async throws {
+        let w = MeshWorld()
+        let a = try w.profile("Alice")
+        let b = try w.profile("Bob")
+        try w.introduce([a, b])
+        let ma = try await w.mesh(a)
+        let mb = try await w.mesh(b, peers: [try #require(await ma.boundPort)])
+        #expect(
+            await eventually {
+                let (x, y) = (await ma.linkCount, await mb.linkCount)
+                return x == 1 && y == 1
+            })
+
+        try await ma.send(text: "hello bob", to: "Bob")
+        #expect(await eventually { try await mb.messages().contains { $0.record.body == "hello bob" } })
+        #expect(await eventually { try await ma.messages().first?.record.status == .delivered })
+
+        try await mb.send(text: "hello alice", to: "Alice")
+        #expect(await eventually { try await ma.messages().contains { $0.record.body == "hello alice" } })
+        #expect(
+            await eventually {
+                try await mb.messages().first { $0.record.body == "hello alice" }?.record.status == .delivered
+            })
+        // Each message exists once on each side.
+        #expect(try await ma.messages().count == 2)
+        #expect(try await mb.messages().count == 2)
+        await ma.stop()
+        await mb.stop()
+    }
+
+    /// A and B meet; later B meets C; C gets A's messages; A sees them delivered when it meets B again.
+    @Test func multiHopCarryAndReceiptsBack() async throws {
+        let w = MeshWorld()
+        let a = try w.profile("Alice")
+        let b = try w.profile("Bob")
+        let c = try w.profile("Carol")
+        try w.introduce([a, c])
+        let ma = try await w.mesh(a)
+        for i in 0..<40 { try await ma.send(text: "note \(i)", to: "Carol") }
+        let mb = try await w.mesh(b, peers: [try #require(await ma.boundPort)])
+        let bob = try Node(home: b)
+        #expect(await eventually { (try? bob.status().carriedBundles) == 40 })
+        await ma.stop()
+
+        let mc = try await w.mesh(c, peers: [try #require(await mb.boundPort)])
+        #expect(await eventually { (try? await mc.messages().count) == 40 })
+        // The receipt reaches B and drops what B carried for Carol.
+        #expect(await eventually { try bob.store.read { tx in try tx.bundleCount(kind: .message) } == 0 })
+        await mc.stop()
+
+        let ma2 = try await w.mesh(a, peers: [try #require(await mb.boundPort)])
+        #expect(
+            await eventually {
+                (try? await ma2.messages().allSatisfy { $0.record.status == .delivered }) == true
+            })
+        #expect(try await ma2.messages().count == 40)
+        let carol = try Node(home: c)
+        #expect(try carol.messages().count == 40)
+        await ma2.stop()
+        await mb.stop()
+    }
+
+    /// Two nodes holding thousands of bundles that differ in a few exchange only the difference.
+    @Test func reconciliationMovesOnlyTheDifference() async throws {
+        let w = MeshWorld()
+        let a = try w.profile("Alice")
+        let b = try w.profile("Bob")
+        let c = try w.profile("Carol")
+        try w.introduce([a, c])
+        let alice = try Node(home: a)
+        for i in 0..<2000 { try alice.send(to: "Carol", .text("bulk \(i)")) }
+        let file = w.dir.file("bulk.mule")
+        _ = try alice.export(to: file)
+        let bob = try Node(home: b)
+        _ = try bob.importFiles([file])
+        for i in 0..<3 { try alice.send(to: "Carol", .text("new \(i)")) }
+        let ma = try await w.mesh(a)
+        let mb = try await w.mesh(b, peers: [try #require(await ma.boundPort)])
+        #expect(await eventually { (try? bob.status().carriedBundles) == 2003 })
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(try bob.status().carriedBundles == 2003)
+        await ma.stop()
+        await mb.stop()
+    }
+}
+
+@Suite("Bad peers are dropped, one log line each, and other links go on")
+struct BadPeerTests {
+    /// A mesh with a healthy link to a second mesh, for checking that attacks leave it alone.
+    struct Target {
+        let world: MeshWorld
+        let mesh: Mesh
+        let other: Mesh
+        let port: Int
+
+        static func make() async throws -> Target {
+            let w = MeshWorld()
+            let a = try w.profile("Alice")
+            let b = try w.profile("Bob")
+            try w.introduce([a, b])
+            let ma = try await w.mesh(a)
+            let port = try #require(await ma.boundPort)
+            let mb = try await w.mesh(b, peers: [port])
+            #expect(await eventually { await ma.linkCount == 1 })
+            return Target(world: w, mesh: ma, other: mb, port: port)
+        }
+
+        func dropped(_ reason: String) -> [String] {
+            world.log.all.filter { $0.hasPrefix("dropped link") && $0.contains(reason) }
+        }
+
+        /// The healthy link still carries a message both ways.
+        func stillWorks(_ text: String) async throws {
+            try await other.send(text: text, to: "Alice")
+            #expect(await eventually { try await mesh.messages().contains { $0.record.body == text } })
+        }
+
+        func stop() async {
+            await mesh.stop()
+            await other.stop()
+        }
+    }
+
+    @Test func garbageInsteadOfAHandshake() async throws {
+        let t = try await Target.make()
+        let p = try RawPeer(port: t.port)
+        p.write(Array(repeating: 0x41, count: 40) + Array("GET / HTTP/1.1\r\n\r\n".utf8))
+        #expect(p.closedByPeer())
+        #expect(await eventually { t.dropped("noise").count == 1 })
+        try await t.stillWorks("after garbage")
+        await t.stop()
+    }
+
+    @Test func stallMidHandshake() async throws {
+        let t = try await Target.make()
+        let p = try RawPeer(port: t.port)
+        p.writeMessage(try p.noise.writeMessage())
+        _ = p.readMessage()
+        // …and never sends message 3.
+        #expect(p.closedByPeer(within: 5))
+        #expect(await eventually { t.dropped("handshake not finished").count == 1 })
+        try await t.stillWorks("after a stall")
+        await t.stop()
+    }
+
+    @Test func oversizedFrame() async throws {
+        let t = try await Target.make()
+        let p = try RawPeer(port: t.port)
+        try p.handshake()
+        p.writeMessage(try p.seal([0x7F, 0xFF, 0xFF, 0xFF, 0x01]))
+        #expect(p.closedByPeer())
+        #expect(await eventually { t.dropped("over the limit").count == 1 })
+        try await t.stillWorks("after an oversized frame")
+        await t.stop()
+    }
+
+    @Test func forgedTransportMessage() async throws {
+        let t = try await Target.make()
+        let p = try RawPeer(port: t.port)
+        try p.handshake()
+        var m = try p.seal(LinkFrame.ping.encoded)
+        m[2] ^= 0x01
+        p.writeMessage(m)
+        #expect(p.closedByPeer())
+        #expect(await eventually { t.dropped("authentication").count == 1 })
+        try await t.stillWorks("after a forged message")
+        await t.stop()
+    }
+
+    @Test func replayedTransportMessage() async throws {
+        let t = try await Target.make()
+        let p = try RawPeer(port: t.port)
+        try p.handshake()
+        let m = try p.seal(LinkFrame.ping.encoded)
+        p.writeMessage(m)
+        p.writeMessage(m)
+        #expect(p.closedByPeer())
+        #expect(await eventually { t.dropped("authentication").count == 1 })
+        try await t.stillWorks("after a replay")
+        await t.stop()
+    }
+
+    @Test func framesOutOfOrder() async throws {
+        let t = try await Target.make()
+        let p1 = try RawPeer(port: t.port)
+        try p1.handshake()
+        try p1.sendFrame(.sync([0]))  // a reconciliation message with no round started
+        #expect(p1.closedByPeer())
+        let p2 = try RawPeer(port: t.port)
+        try p2.handshake()
+        // The second part of a bundle nobody asked for.
+        try p2.sendFrame(.part(.init(id: Array(repeating: 7, count: 32), total: 100_000, offset: 60_000, data: [1, 2, 3])))
+        #expect(p2.closedByPeer())
+        let p3 = try RawPeer(port: t.port)
+        try p3.handshake()
+        try p3.sendFrame(.syncStart([0xFF, 0xFF]))  // malformed reconciliation
+        #expect(p3.closedByPeer())
+        #expect(await eventually { t.world.log.all.filter { $0.hasPrefix("dropped link") }.count == 3 })
+        try await t.stillWorks("after frames out of order")
+        await t.stop()
+    }
+
+    @Test func connectionFloodIsBounded() async throws {
+        let t = try await Target.make()
+        // 40 connections that never finish a handshake: at most 8 handshakes run at once, the rest
+        // are refused at once; the stalled ones time out.
+        let peers = try (0..<40).map { _ in try RawPeer(port: t.port) }
+        #expect(await eventually(3) { t.world.log.all.filter { $0.hasPrefix("refused link") }.count >= 40 - 8 })
+        #expect(await eventually { t.dropped("handshake not finished").count >= 1 })
+        for p in peers { #expect(p.closedByPeer()) }
+        try await t.stillWorks("after a flood")
+        // And a new link can still be made.
+        let p = try RawPeer(port: t.port)
+        try p.handshake()
+        try p.sendFrame(.ping)
+        await t.stop()
+    }
+}
