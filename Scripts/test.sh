@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# The whole test suite: installs what the tests need (system libraries, a Python venv with the
-# independent reference implementations from PyPI), builds, and runs `swift test`.
+# The whole test suite: installs what the tests need (system libraries, avahi-daemon and dbus for
+# the LAN test, a Python venv with the independent reference implementations from PyPI), builds,
+# runs `swift test`, then the network-namespace LAN test (as root).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-Scripts/install-deps.sh
+if [ "$(id -u)" -eq 0 ]; then Scripts/install-deps.sh --lan; else Scripts/install-deps.sh; fi
 if [ ! -x .venv/bin/python ]; then
     python3 -m venv .venv
 fi
@@ -12,3 +13,8 @@ export MULE_PYTHON="$PWD/.venv/bin/python"
 swift format lint --strict --recursive Sources Tests Package.swift
 swift build --build-tests
 swift test --skip-build --parallel "$@"
+if [ "$(id -u)" -eq 0 ]; then
+    Tests/LAN/lan-test.sh
+else
+    echo "test.sh: skipped the LAN test (network namespaces need root)" >&2
+fi

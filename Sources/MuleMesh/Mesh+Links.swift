@@ -190,7 +190,13 @@ extension Mesh {
         var wants: [LinkFrame.Want] = []
         for id in unknown where inFlight[id] == nil || links[inFlight[id]!] == nil {
             inFlight[id] = link.id
-            wants.append(LinkFrame.Want(id: id, offset: UInt32(partials[id]?.bytes.count ?? 0)))
+            let offset = partials[id]?.bytes.count ?? 0
+            if offset > 0 {
+                logger.notice(
+                    "resuming a bundle",
+                    metadata: ["peer": "\(link.peer.address)", "offset": "\(offset)", "total": "\(partials[id]!.total)"])
+            }
+            wants.append(LinkFrame.Want(id: id, offset: UInt32(offset)))
         }
         for chunk in stride(from: 0, to: wants.count, by: LinkFrame.maxIDs) {
             send(.want(Array(wants[chunk..<min(chunk + LinkFrame.maxIDs, wants.count)])), on: link)
@@ -287,13 +293,23 @@ extension Mesh {
             stateDirty = true
             // Both sides see each other; only the one with the lower instance name dials.
             guard s.txt.contains("v=1"), instanceName < s.name else { return }
-            if links.values.contains(where: { $0.peer.address == address.description }) { return }
-            Task { await self.dial(address, via: "mdns") }
-        case .removed:
-            break
+            discoveredServices[s.name] = address
+            redialDiscovered()
+        case .removed(let name):
+            discoveredServices[name] = nil
         case .unavailable(let reason):
             mdnsState = "off: \(reason)"
             eventSink.yield(.discoveryOff(reason))
+        }
+    }
+
+    /// Dials every discovered service with no link up: after a link drops (someone walked out of
+    /// range and back) mDNS may not report the service again.
+    func redialDiscovered() {
+        for (_, address) in discoveredServices {
+            let key = address.description
+            if dialing.contains(key) || links.values.contains(where: { $0.peer.address == key }) { continue }
+            Task { await self.dial(address, via: "mdns") }
         }
     }
 

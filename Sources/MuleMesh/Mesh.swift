@@ -43,6 +43,8 @@ public actor Mesh {
     var recent: [String: RunState.Seen] = [:]
     var nearby: [String: RunState.Nearby] = [:]
     var dialing: Set<String> = []
+    /// Services that mDNS reported and has not withdrawn: redialled while no link to them is up.
+    var discoveredServices: [String: PeerAddress] = [:]
     var listener: Channel?
     var discovery: AvahiDiscovery?
     var mdnsState = "off"
@@ -172,6 +174,7 @@ public actor Mesh {
 
     private func tick() async {
         var lastState = ContinuousClock.now
+        var lastRedial = ContinuousClock.now
         while !Task.isCancelled && !stopped {
             try? await Task.sleep(for: configuration.pollInterval)
             if stopped { return }
@@ -184,6 +187,10 @@ public actor Mesh {
                 if now - link.lastSent >= configuration.pingInterval {
                     send(.ping, on: link)
                 }
+            }
+            if now - lastRedial >= .seconds(3) {
+                lastRedial = now
+                redialDiscovered()
             }
             if now - lastState >= .seconds(1) {
                 lastState = now

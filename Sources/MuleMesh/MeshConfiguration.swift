@@ -42,13 +42,13 @@ public struct MeshConfiguration: Sendable {
     public var syncInterval: Swift.Duration = .seconds(30)
     /// How often the store is checked for bundles that another process (the CLI) added.
     public var pollInterval: Swift.Duration = .milliseconds(100)
-    /// Keep-alive on quiet links.
-    public var pingInterval: Swift.Duration = .seconds(25)
     /// Whether to publish node.json in the profile for `mule peers` and `mule nearby`.
     public var publishState = true
     /// A handshake must finish within this; a link silent for `idleTimeout` is dropped.
     public var handshakeTimeout: Swift.Duration = .seconds(5)
-    public var idleTimeout: Swift.Duration = .seconds(90)
+    public var idleTimeout: Swift.Duration = .seconds(30)
+    /// Keep-alive on quiet links: a third of the idle timeout.
+    public var pingInterval: Swift.Duration { idleTimeout / 3 }
     public var maxLinks = 32
     public var maxHandshakes = 8
 

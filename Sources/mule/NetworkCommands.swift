@@ -15,6 +15,8 @@ struct NodeOptions: ParsableArguments {
         name: .customLong("visible-as"),
         help: "Announce yourself under this name to nodes on the LAN (`mule nearby` shows you to them).")
     var visibleAs: String?
+    @Option(name: .customLong("idle-timeout"), help: "Drop a link that stays silent this many seconds (default 30).")
+    var idleTimeout: Int?
 
     func configuration() throws(NodeError) -> MeshConfiguration {
         var c = MeshConfiguration()
@@ -31,6 +33,10 @@ struct NodeOptions: ParsableArguments {
             c.staticPeers.append(a)
         }
         c.mdns = !noMDNS
+        if let t = idleTimeout {
+            guard t >= 2 else { throw .invalidArgument("--idle-timeout wants at least 2 seconds") }
+            c.idleTimeout = .seconds(t)
+        }
         if let v = visibleAs { c.visibleAs = try Profile.validateName(v) }
         return c
     }

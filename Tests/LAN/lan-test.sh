@@ -1,0 +1,237 @@
+#!/usr/bin/env bash
+# The LAN, for real: three hosts in network namespaces on two bridged segments, a dbus daemon and
+# an avahi-daemon in each host, and `mule run` in each. Checks discovery, live chat both ways,
+# people made visible and added from `mule nearby`, multi-hop carry by moving a host between
+# segments, a link cut mid-transfer that resumes, and a node killed with kill -9 and restarted.
+#
+# Needs root (network namespaces). Everything it makes is named mule-lan-<pid>-*, and cleaned up by
+# pid and by those names. No packet leaves the namespaces it creates.
+set -euo pipefail
+MULE=${MULE_BIN:-$(cd "$(dirname "$0")/../.." && pwd)/.build/debug/mule}
+[ -x "$MULE" ] || { echo "lan-test: no mule binary at $MULE (swift build first)" >&2; exit 1; }
+[ "$(id -u)" -eq 0 ] || { echo "lan-test: needs root for network namespaces" >&2; exit 1; }
+
+ID="mule-lan-$$"
+WORK=$(mktemp -d /tmp/$ID.XXXX)
+PIDS=()
+NAMESPACES=()
+STEP="setup"
+
+cleanup() {
+    local rc=$?
+    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+    sleep 0.3
+    for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+    for ns in "${NAMESPACES[@]}"; do ip netns del "$ns" 2>/dev/null || true; done
+    if [ $rc -ne 0 ]; then
+        echo "lan-test: FAILED at: $STEP" >&2
+        for f in "$WORK"/*.log; do echo "--- $f" >&2; tail -n 30 "$f" >&2; done
+    fi
+    rm -rf "$WORK"
+    exit $rc
+}
+trap cleanup EXIT
+
+step() { STEP="$1"; echo "lan-test: $1"; }
+fail() { echo "lan-test: $*" >&2; exit 1; }
+
+# Waits up to $1 seconds for the command in the remaining arguments to succeed.
+wait_for() {
+    local t=$1; shift
+    local end=$((SECONDS + t))
+    while [ $SECONDS -lt $end ]; do
+        if "$@" >/dev/null 2>&1; then return 0; fi
+        sleep 0.2
+    done
+    "$@"
+}
+
+json() { python3 -c "import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1]))" "$1"; }
+
+seg() { echo "$ID-s$1"; }
+host() { echo "$ID-h$1"; }
+
+make_segment() {
+    local s; s=$(seg "$1")
+    ip netns add "$s"; NAMESPACES+=("$s")
+    ip -n "$s" link add br0 type bridge
+    ip -n "$s" link set br0 up
+}
+
+# Host N on segment S with address 169.254.0.N.
+make_host() {
+    local n=$1 s; s=$(seg "$2")
+    local h; h=$(host "$n")
+    ip netns add "$h"; NAMESPACES+=("$h")
+    ip -n "$h" link set lo up
+    ip -n "$h" link add eth0 type veth peer name p$n
+    ip -n "$h" link set p$n netns "$s"
+    ip -n "$s" link set p$n master br0 up
+    ip -n "$h" addr add 169.254.0.$n/16 dev eth0
+    ip -n "$h" link set eth0 up
+    local d="$WORK/h$n"
+    mkdir -p "$d"
+    cat > "$d/dbus.conf" <<CONF
+<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>system</type>
+  <listen>unix:path=$d/dbus.sock</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow user="*"/>
+    <allow own="*"/>
+    <allow send_type="method_call"/>
+    <allow send_type="signal"/>
+    <allow send_type="method_return"/>
+    <allow send_type="error"/>
+    <allow receive_type="method_call"/>
+    <allow receive_type="signal"/>
+    <allow receive_type="method_return"/>
+    <allow receive_type="error"/>
+  </policy>
+</busconfig>
+CONF
+    local dpid
+    dpid=$(ip netns exec "$h" dbus-daemon --config-file="$d/dbus.conf" --fork --print-pid)
+    PIDS+=("$dpid")
+    cat > "$d/avahi.conf" <<CONF
+[server]
+host-name=$ID-h$n
+use-ipv4=yes
+use-ipv6=no
+allow-interfaces=eth0
+[publish]
+publish-hinfo=no
+publish-workstation=no
+[wide-area]
+enable-wide-area=no
+CONF
+    ip netns exec "$h" unshare -m sh -c "mkdir -p /run/avahi-daemon; mount -t tmpfs none /run/avahi-daemon; DBUS_SYSTEM_BUS_ADDRESS=unix:path=$d/dbus.sock exec avahi-daemon --no-drop-root --no-chroot -f $d/avahi.conf" > "$d/avahi.log" 2>&1 &
+    PIDS+=("$!")
+    wait_for 10 grep -q "Server startup complete" "$d/avahi.log" || fail "avahi-daemon in h$n did not start"
+}
+
+# Runs mule as host N's user: its own profile, its own dbus.
+on() {
+    local n=$1; shift
+    DBUS_SYSTEM_BUS_ADDRESS="unix:path=$WORK/h$n/dbus.sock" ip netns exec "$(host "$n")" "$MULE" --home "$WORK/h$n/profile" "$@"
+}
+
+start_node() {
+    local n=$1; shift
+    DBUS_SYSTEM_BUS_ADDRESS="unix:path=$WORK/h$n/dbus.sock" ip netns exec "$(host "$n")" \
+        "$MULE" --home "$WORK/h$n/profile" run --idle-timeout 4 "$@" >> "$WORK/node$n.log" 2>&1 &
+    NODE_PID[$n]=$!
+    PIDS+=("$!")
+    wait_for 10 grep -q "listening on" "$WORK/node$n.log" || fail "node $n did not start"
+}
+
+# Moves host N's cable from its segment to segment S.
+move_host() {
+    local n=$1 from; from=$(seg "$2")
+    local to; to=$(seg "$3")
+    ip -n "$(host "$n")" link set eth0 down
+    ip -n "$from" link set p$n netns "$to"
+    ip -n "$to" link set p$n master br0 up
+    ip -n "$(host "$n")" link set eth0 up
+}
+
+links() { on "$1" peers --json | json "len(d['links'])"; }
+has_links() { [ "$(links "$1")" -ge "$2" ]; }
+no_links() { [ "$(links "$1")" -eq 0 ]; }
+message_status() { on "$1" messages --json | json "[m['status'] for m in d if m.get('text') == sys.argv[2]]" "$2"; }
+has_message() { on "$1" messages --json | python3 -c "import json,sys; d=json.load(sys.stdin); sys.exit(0 if sum(1 for m in d if m.get('text')==sys.argv[1] and m['direction']=='in')==1 else 1)" "$2"; }
+is_delivered() { on "$1" messages --json | python3 -c "import json,sys; d=json.load(sys.stdin); sys.exit(0 if any(m.get('text')==sys.argv[1] and m['status']=='delivered' for m in d) else 1)" "$2"; }
+carried() { on "$1" status --json | json "d['carried']"; }
+count_in() { grep -c "$2" "$1" || true; }
+more_in() { [ "$(count_in "$1" "$2")" -gt "$3" ]; }
+invite() { on "$1" id --json | json "d['invite']"; }
+sees_nearby() { on "$1" nearby | grep -q "$2"; }
+carries() { [ "$(carried "$1")" -ge 1 ]; }
+has_file() { on "$1" messages --json | grep -q "$2"; }
+
+declare -A NODE_PID
+
+step "building a LAN: segment 1 with h1 and h2, segment 2 with h3"
+make_segment 1
+make_segment 2
+make_host 1 1
+make_host 2 1
+make_host 3 2
+on 1 init --name Alice >/dev/null
+on 2 init --name Bob >/dev/null
+on 3 init --name Carol >/dev/null
+# Alice and Carol met before and exchanged invites; Alice and Bob will meet on the LAN.
+on 1 contacts add "$(invite 3)" >/dev/null
+on 3 contacts add "$(invite 1)" >/dev/null
+
+step "discovery: mule run on each host, Alice and Bob visible"
+start_node 1 --visible-as Alice
+start_node 2 --visible-as Bob
+start_node 3
+wait_for 20 has_links 1 1 || fail "h1 and h2 did not link through mDNS"
+wait_for 10 has_links 2 1 || fail "h2 has no link"
+no_links 3 || fail "h3 is alone on its segment but has a link"
+on 1 peers | grep -q "169.254.0.2" || fail "mule peers on h1 does not show h2"
+grep -q "mDNS" "$WORK/node1.log" && fail "node 1 reported mDNS trouble: $(grep mDNS "$WORK/node1.log")"
+
+step "nearby: Bob sees Alice and adds her, Alice adds Bob"
+wait_for 10 sees_nearby 2 Alice || fail "Alice does not appear in Bob's mule nearby"
+on 2 nearby --json | json "d[0]['fingerprint']" > "$WORK/fp-seen-by-bob"
+on 1 id --json | json "d['fingerprint']" > "$WORK/fp-alice"
+cmp -s "$WORK/fp-seen-by-bob" "$WORK/fp-alice" || fail "the fingerprint Bob sees is not Alice's"
+on 2 contacts add-nearby Alice | grep -q "Compare this fingerprint" || fail "add-nearby did not add Alice"
+on 1 contacts add-nearby Bob >/dev/null || fail "add-nearby did not add Bob"
+
+step "live chat both ways"
+on 1 send Bob "hello bob, from the LAN" >/dev/null
+wait_for 5 has_message 2 "hello bob, from the LAN" || fail "Bob did not get Alice's message"
+wait_for 5 is_delivered 1 "hello bob, from the LAN" || fail "Alice did not see 'delivered'"
+(echo "hi alice, typed in mule chat"; sleep 4) | on 2 chat Alice > "$WORK/chat.log" 2>&1
+has_message 1 "hi alice, typed in mule chat" || fail "Alice did not get the line typed in Bob's chat"
+grep -q "delivered" "$WORK/chat.log" || fail "Bob's chat did not show the delivery: $(cat "$WORK/chat.log")"
+
+step "multi-hop: Alice writes to Carol (elsewhere); Bob carries it to segment 2 and the receipt back"
+on 1 send Carol "carried by Bob" >/dev/null
+wait_for 10 carries 2 || fail "Bob does not carry Alice's message for Carol"
+move_host 2 1 2
+wait_for 30 has_message 3 "carried by Bob" || fail "Carol did not get the message Bob carried"
+move_host 2 2 1
+wait_for 30 is_delivered 1 "carried by Bob" || fail "Alice did not learn that Carol got it"
+
+step "a link cut mid-transfer resumes, nothing lost or duplicated"
+head -c $((12 << 20)) /dev/urandom > "$WORK/big.bin"
+tc -n "$(host 1)" qdisc add dev eth0 root tbf rate 16mbit burst 64kb latency 500ms
+wait_for 20 has_links 2 1 || fail "h1 and h2 did not link again"
+on 1 send Bob --file "$WORK/big.bin" >/dev/null
+wait_for 20 sh -c "grep -q 'receiving from' '$WORK/node2.log'" || fail "no progress shown for the transfer"
+downs=$(count_in "$WORK/node2.log" "link down")
+ip -n "$(host 2)" link set eth0 down
+wait_for 20 more_in "$WORK/node2.log" "link down" "$downs" || fail "the cut link was not dropped"
+sleep 1
+ip -n "$(host 2)" link set eth0 up
+tc -n "$(host 1)" qdisc del dev eth0 root
+wait_for 60 sh -c "grep -q 'resuming a bundle' '$WORK/node2.log'" || fail "the transfer did not resume where it stopped"
+wait_for 60 has_file 2 big.bin || fail "the file did not arrive"
+path=$(on 2 messages --json | json "[m['path'] for m in d if m.get('file') == 'big.bin'][0]")
+count=$(on 2 messages --json | json "sum(1 for m in d if m.get('file') == 'big.bin')")
+[ "$count" -eq 1 ] || fail "the file arrived $count times"
+cmp -s "$path" "$WORK/big.bin" || fail "the file that arrived differs from the one sent"
+
+step "kill -9 a node and restart it: nothing lost"
+before=$(on 2 messages --json | json "len(d)")
+kill -9 "${NODE_PID[2]}"; wait "${NODE_PID[2]}" 2>/dev/null || true
+on 1 send Bob "while you were down" >/dev/null
+start_node 2 --visible-as Bob
+wait_for 30 has_message 2 "while you were down" || fail "the restarted node did not get the message sent meanwhile"
+after=$(on 2 messages --json | json "len(d)")
+[ "$after" -eq $((before + 1)) ] || fail "Bob had $before messages, now $after"
+[ "$(python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('PRAGMA integrity_check').fetchone()[0])" "$WORK/h2/profile/mule.sqlite")" = "ok" ] \
+    || fail "store damaged"
+
+step "graceful stop on SIGTERM"
+kill -TERM "${NODE_PID[3]}"
+wait_for 10 sh -c "grep -q 'mule: stopped' '$WORK/node3.log'" || fail "node 3 did not stop on SIGTERM"
+
+echo "lan-test: all checks passed"
