@@ -88,7 +88,7 @@ let package = Package(
         .executableTarget(
             name: "mule-bench",
             dependencies: [
-                "MuleNode", "MuleWire", "MuleCrypto", "MuleStore", "MuleSync", "CBaseline",
+                "MuleNode", "MuleWire", "MuleCrypto", "MuleStore", "MuleSync", "MuleMesh", "CBaseline",
             ]
         ),
         .testTarget(name: "MuleWireTests", dependencies: ["MuleWire"]),

@@ -139,7 +139,12 @@ public final class NoiseLinkHandler: ChannelDuplexHandler {
     public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var bytes = unwrapInboundIn(data)
         lastRead = .now()
-        if inbound == nil { inbound = bytes } else { inbound!.writeBuffer(&bytes) }
+        if inbound == nil {
+            inbound = bytes
+        } else {
+            if inbound!.readerIndex > 1 << 16 { inbound!.discardReadBytes() }
+            inbound!.writeBuffer(&bytes)
+        }
         while case .some = stateIfOpen, var buf = inbound, buf.readableBytes >= 2 {
             let n = Int(buf.getInteger(at: buf.readerIndex, as: UInt16.self)!)
             if case .handshaking = state, n > NoiseLinkHandler.maxHandshakeMessage {

@@ -219,8 +219,10 @@ extension Mesh {
             bytes = p.data
             partials[p.id] = nil
         } else {
-            var partial = partials[p.id] ?? Partial(bytes: [], total: Int(p.total), touched: .now)
+            // Taken out of the dictionary while it grows, so appending never copies what came before.
+            var partial = partials.removeValue(forKey: p.id) ?? Partial(bytes: [], total: Int(p.total), touched: .now)
             guard partial.total == Int(p.total), Int(p.offset) == partial.bytes.count else {
+                partials[p.id] = partial
                 throw .unexpected("a bundle part at offset \(p.offset), expected \(partial.bytes.count)")
             }
             if partial.bytes.isEmpty { partial.bytes.reserveCapacity(Int(p.total)) }
@@ -346,6 +348,23 @@ extension Mesh {
         let m = try node.send(to: contact, .text(text))
         announce()
         return m
+    }
+
+    /// Sends many text messages in one store transaction and offers them at once.
+    public func send(texts: [String], to contact: String) throws(NodeError) {
+        try node.send(to: contact, texts: texts)
+        announce()
+    }
+
+    @discardableResult
+    public func sendFile(path: String, to contact: String) throws(NodeError) -> Message {
+        let m = try node.sendFile(to: contact, path: path)
+        announce()
+        return m
+    }
+
+    public func status() throws(NodeError) -> Node.Status {
+        try node.status()
     }
 
     public func messages(with contact: String? = nil) throws(NodeError) -> [Message] {

@@ -231,11 +231,11 @@ public actor Mesh {
         }
         do {
             while true {
-                let (rows, push) = try node.store.read { tx -> ([(row: Int64, id: [UInt8])], [StoredBundle]) in
-                    let rows = try tx.bundleIDs(after: cursor, limit: LinkFrame.maxIDs)
+                let (rows, push) = try node.store.read { tx -> ([BundleRow], [StoredBundle]) in
+                    let rows = try tx.bundleRows(after: cursor, limit: LinkFrame.maxIDs)
                     var push: [StoredBundle] = []
-                    for r in rows {
-                        if let b = try tx.bundle(id: r.id), b.own, b.data.count <= LinkFrame.maxPartData { push.append(b) }
+                    for r in rows where r.own && r.size <= LinkFrame.maxPartData {
+                        if let b = try tx.bundle(id: r.id) { push.append(b) }
                     }
                     return (rows, push)
                 }
@@ -375,9 +375,18 @@ public actor Mesh {
         announce()
     }
 
+    /// Imports soon rather than per bundle: a short pause gathers what is arriving into one
+    /// transaction (and one receipt per sender), which is most of the speed of a busy link.
     func scheduleFlush() {
+        if pendingImports.count >= 2048 {
+            flushImports()
+            return
+        }
         guard !flushScheduled else { return }
         flushScheduled = true
-        Task { self.flushImports() }
+        Task {
+            try? await Task.sleep(for: .milliseconds(2))
+            await self.flushImports()
+        }
     }
 }

@@ -31,7 +31,7 @@ public enum ByteCount {
     }
 }
 
-public enum Duration {
+public enum TimeSpan {
     /// Parses "90s", "45m", "36h", "14d", "2w" or plain seconds into milliseconds.
     public static func parseMs(_ text: String) -> UInt64? {
         let t = text.trimmingCharacters(in: .whitespaces).lowercased()

@@ -23,6 +23,16 @@ extension Node {
     /// Seals a message for a contact and queues its bundle.
     @discardableResult
     public func send(to query: String, _ body: MessageContent.Body, lifetimeMs: UInt64? = nil) throws(NodeError) -> Message {
+        try send(to: query, [body], lifetimeMs: lifetimeMs)[0]
+    }
+
+    /// Seals several text messages for one contact and queues them in one transaction.
+    @discardableResult
+    public func send(to query: String, texts: [String], lifetimeMs: UInt64? = nil) throws(NodeError) -> [Message] {
+        try send(to: query, texts.map { .text($0) }, lifetimeMs: lifetimeMs)
+    }
+
+    func send(to query: String, _ bodies: [MessageContent.Body], lifetimeMs: UInt64?) throws(NodeError) -> [Message] {
         let requested = lifetimeMs ?? Node.defaultLifetimeMs
         guard requested > 0, requested <= MuleBundle.maxLifetimeMs - MuleBundle.creationGranularityMs else {
             throw .invalidArgument("the lifetime must be between 1 second and 364 days")
@@ -32,35 +42,42 @@ extension Node {
         let now = clock()
         let (creation, lifetime) = Node.coarseLifetime(requested: requested, now: now)
         let tag = try outgoingTag(to: contact.record, day: MuleBundle.day(ofCreationTime: creation))
-        let sealed: Sealer.Sealed
-        do {
-            sealed = try Sealer.seal(
-                body, from: identity, toAgreementKey: contact.record.agreementKey, tag: tag, creationTime: creation,
-                lifetime: lifetime, sentAt: UInt64(now))
-        } catch { throw .crypto(error) }
-        let bytes = sealed.bundle.encode()
-        let stored = StoredBundle(
-            id: Node.bundleID(bytes), tag: tag, kind: .message, dropHash: sealed.dropHash,
-            expiresAt: Int64(sealed.bundle.expiresAtUnixMs), receivedAt: now, own: true, data: bytes)
-        var record = MessageRecord(
-            id: Node.messageID(sealed.dropHash), contactId: contact.record.id, direction: .outgoing, body: nil,
-            fileName: nil, filePath: nil, fileSize: nil, status: .queued, sentAt: now, receivedAt: nil,
-            deliveredAt: nil, dropHash: sealed.dropHash)
-        switch body {
-        case .text(let t): record.body = t
-        case .file(let name, let data):
-            record.fileName = name
-            record.fileSize = Int64(data.count)
+        var prepared: [(StoredBundle, MessageRecord)] = []
+        prepared.reserveCapacity(bodies.count)
+        for body in bodies {
+            let sealed: Sealer.Sealed
+            do {
+                sealed = try Sealer.seal(
+                    body, from: identity, toAgreementKey: contact.record.agreementKey, tag: tag, creationTime: creation,
+                    lifetime: lifetime, sentAt: UInt64(now))
+            } catch { throw .crypto(error) }
+            let bytes = sealed.bundle.encode()
+            let stored = StoredBundle(
+                id: Node.bundleID(bytes), tag: tag, kind: .message, dropHash: sealed.dropHash,
+                expiresAt: Int64(sealed.bundle.expiresAtUnixMs), receivedAt: now, own: true, data: bytes)
+            var record = MessageRecord(
+                id: Node.messageID(sealed.dropHash), contactId: contact.record.id, direction: .outgoing, body: nil,
+                fileName: nil, filePath: nil, fileSize: nil, status: .queued, sentAt: now, receivedAt: nil,
+                deliveredAt: nil, dropHash: sealed.dropHash)
+            switch body {
+            case .text(let t): record.body = t
+            case .file(let name, let data):
+                record.fileName = name
+                record.fileSize = Int64(data.count)
+            }
+            prepared.append((stored, record))
         }
         let promote = contact.state == .request
         try write { tx in
-            try tx.insert(stored)
-            try tx.insert(record)
+            for (stored, record) in prepared {
+                try tx.insert(stored)
+                try tx.insert(record)
+            }
             if promote { try tx.setContactState(id: contact.record.id, .contact) }
         }
         if promote { contact.record.state = .contact }
-        logger.debug("queued message", metadata: ["id": "\(record.id)", "bytes": "\(bytes.count)"])
-        return Message(record: record, contact: contact)
+        logger.debug("queued messages", metadata: ["count": "\(prepared.count)"])
+        return prepared.map { Message(record: $0.1, contact: contact) }
     }
 
     /// Reads a file to send, refusing directories and files over the attachment limit.

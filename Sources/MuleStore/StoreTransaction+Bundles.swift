@@ -168,6 +168,14 @@ extension StoreTransaction {
     }
 }
 
+/// A stored bundle's place in the store, without its bytes.
+public struct BundleRow: Sendable {
+    public var row: Int64
+    public var id: [UInt8]
+    public var own: Bool
+    public var size: Int
+}
+
 /// What links need from the store: the reconciliation set, new bundles since a cursor, and one
 /// bundle's bytes.
 extension StoreTransaction {
@@ -185,15 +193,15 @@ extension StoreTransaction {
 
     /// The largest row number in `bundle`: a cheap change cursor for bundles added by any process.
     public func lastBundleRow() throws -> Int64 {
-        try Int64.fetchOne(db, sql: "SELECT IFNULL(MAX(rowid), 0) FROM bundle") ?? 0
+        try Int64.fetchOne(db, sql: "SELECT IFNULL(MAX(seq), 0) FROM bundle") ?? 0
     }
 
-    /// Ids of bundles stored after the cursor `row`, oldest first.
-    public func bundleIDs(after row: Int64, limit: Int = 10_000) throws -> [(row: Int64, id: [UInt8])] {
+    /// Bundles stored after the cursor `row`, oldest first, without their bytes.
+    public func bundleRows(after row: Int64, limit: Int = 10_000) throws -> [BundleRow] {
         try Row.fetchAll(
-            db.cachedStatement(sql: "SELECT rowid, id FROM bundle WHERE rowid > ? ORDER BY rowid LIMIT ?"),
+            db.cachedStatement(sql: "SELECT seq, id, own, size FROM bundle WHERE seq > ? ORDER BY seq LIMIT ?"),
             arguments: [row, limit]
-        ).map { ($0[0], $0.bytes("id")) }
+        ).map { BundleRow(row: $0[0], id: $0.bytes("id"), own: $0[2], size: $0[3]) }
     }
 
     /// One bundle by id, or nil if it is gone (delivered, expired or evicted).

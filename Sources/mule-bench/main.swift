@@ -1,6 +1,7 @@
 import CBaseline
 import Foundation
 import MuleCrypto
+import MuleMesh
 import MuleNode
 import MuleStore
 import MuleSync
@@ -168,4 +169,125 @@ for d in [0, 1, 10, 1000] {
         String(
             format: "%d round trips, %.0f ms, found %d; naive id exchange %.0f KiB", trips, t * 1000,
             initiator.needs.count, Double(32 * (200_000 + d)) / 1024))
+}
+
+// 6. Two nodes linked on loopback: messages/s end to end (sealed, sent, stored, opened, receipt
+// back), one-way latency at a steady rate, and bulk transfer.
+func meshConfig(peers: [Int]) -> MeshConfiguration {
+    var c = MeshConfiguration()
+    c.listen = PeerAddress(host: "127.0.0.1", port: 0)
+    c.mdns = false
+    c.publishState = false
+    c.staticPeers = peers.map { PeerAddress(host: "127.0.0.1", port: $0) }
+    return c
+}
+let homeA = scratch + "/e2e-a", homeB = scratch + "/e2e-b"
+let pa = try Profile.create(home: homeA, name: "Ann"), pb = try Profile.create(home: homeB, name: "Ben")
+_ = try Node(profile: pa).addContact(invite: Node(profile: pb).invite)
+_ = try Node(profile: pb).addContact(invite: Node(profile: pa).invite)
+let meshA = try Mesh(home: homeA, configuration: meshConfig(peers: []))
+try await meshA.start()
+let meshB = try Mesh(home: homeB, configuration: meshConfig(peers: [await meshA.boundPort ?? 0]))
+try await meshB.start()
+while await meshA.linkCount == 0 { try await Task.sleep(for: .milliseconds(10)) }
+print("")
+
+func deliveredCount(_ m: Mesh) async throws -> Int {
+    try await m.status().delivered
+}
+let e2eCount = 5000
+let e2eStart = DispatchTime.now().uptimeNanoseconds
+// Sent as a client would under load: batches of 100 as they come, so sealing here overlaps opening there.
+for chunk in stride(from: 0, to: e2eCount, by: 100) {
+    try await meshA.send(texts: (chunk..<chunk + 100).map { "end to end \($0)" }, to: "Ben")
+}
+while try await deliveredCount(meshA) < e2eCount { try await Task.sleep(for: .milliseconds(5)) }
+let e2eSeconds = Double(DispatchTime.now().uptimeNanoseconds - e2eStart) / 1e9
+row(
+    "e2e loopback, 5000 msgs + receipts", rate(e2eCount, e2eSeconds),
+    "batches of 100, until every one is 'delivered' at the sender")
+
+let e2eSingle = 1000
+let singleStart = DispatchTime.now().uptimeNanoseconds
+for i in 0..<e2eSingle { try await meshA.send(text: "one by one \(i)", to: "Ben") }
+while try await deliveredCount(meshA) < e2eCount + e2eSingle { try await Task.sleep(for: .milliseconds(5)) }
+let singleSeconds = Double(DispatchTime.now().uptimeNanoseconds - singleStart) / 1e9
+row("e2e loopback, 1000 msgs one by one", rate(e2eSingle, singleSeconds), "receipts included")
+
+// Latency at a steady 100 messages/s on a fresh pair: send time inside the text, arrival seen
+// through B's events.
+await meshA.stop()
+await meshB.stop()
+let homeC = scratch + "/e2e-c", homeD = scratch + "/e2e-d"
+let pc = try Profile.create(home: homeC, name: "Ann"), pd = try Profile.create(home: homeD, name: "Ben")
+_ = try Node(profile: pc).addContact(invite: Node(profile: pd).invite)
+_ = try Node(profile: pd).addContact(invite: Node(profile: pc).invite)
+let meshC = try Mesh(home: homeC, configuration: meshConfig(peers: []))
+try await meshC.start()
+let meshD = try Mesh(home: homeD, configuration: meshConfig(peers: [await meshC.boundPort ?? 0]))
+try await meshD.start()
+while await meshC.linkCount == 0 { try await Task.sleep(for: .milliseconds(10)) }
+var latencies: [Double] = []
+let latencyTask = Task {
+    var seen = Set<String>()
+    var out: [Double] = []
+    for await e in meshD.events {
+        guard case .received = e else { continue }
+        let now = DispatchTime.now().uptimeNanoseconds
+        for m in try await meshD.messages(with: "Ann") where m.record.direction == .incoming {
+            guard let body = m.record.body, body.hasPrefix("t="), seen.insert(m.record.id).inserted,
+                let sent = UInt64(body.dropFirst(2))
+            else { continue }
+            out.append(Double(now - sent) / 1e6)
+        }
+        if out.count >= 300 { break }
+    }
+    return out
+}
+for _ in 0..<300 {
+    try await meshC.send(text: "t=\(DispatchTime.now().uptimeNanoseconds)", to: "Ben")
+    try await Task.sleep(for: .milliseconds(10))
+}
+latencies = (try? await latencyTask.value) ?? []
+latencies.sort()
+if latencies.count >= 100 {
+    row(
+        "e2e latency at 100 msg/s",
+        String(format: "p50 %.1f ms", latencies[latencies.count / 2]),
+        String(
+            format: "p99 %.1f ms, %d samples (send → stored and decrypted)", latencies[latencies.count * 99 / 100],
+            latencies.count))
+}
+
+// Bulk: one 32 MiB attachment.
+let bulk = scratch + "/bulk.bin"
+FileManager.default.createFile(atPath: bulk, contents: Data(Sodium.randomBytes(32 << 20)))
+let bulkStart = DispatchTime.now().uptimeNanoseconds
+_ = try await meshC.sendFile(path: bulk, to: "Ben")
+while try await !meshD.messages(with: "Ann").contains(where: { $0.record.fileName == "bulk.bin" }) {
+    try await Task.sleep(for: .milliseconds(5))
+}
+let bulkSeconds = Double(DispatchTime.now().uptimeNanoseconds - bulkStart) / 1e9
+row("bulk: 32 MiB attachment over a link", String(format: "%.1f MB/s", 33.554_432 / bulkSeconds), "seal, send, open, store")
+await meshC.stop()
+await meshD.stop()
+
+// 7. An idle node's memory: `mule run` on loopback, resident set after 3 s.
+if FileManager.default.isExecutableFile(atPath: exe) {
+    let args = [exe, "--home", homeC, "run", "--no-mdns", "--listen", "127.0.0.1:0"]
+    var argv: [UnsafeMutablePointer<CChar>?] = args.map { strdup($0) } + [nil]
+    defer { argv.forEach { free($0) } }
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+    var pid: pid_t = 0
+    if posix_spawn(&pid, exe, &actions, nil, &argv, environ) == 0 {
+        try await Task.sleep(for: .seconds(3))
+        let status = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
+        let rss = status.split(separator: "\n").first { $0.hasPrefix("VmRSS") }.map { String($0.dropFirst(6)) } ?? "?"
+        kill(pid, SIGTERM)
+        var st: Int32 = 0
+        waitpid(pid, &st, 0)
+        row("idle 'mule run' resident memory", rss.trimmingCharacters(in: .whitespaces), "after 3 s, one profile, no links")
+    }
 }

@@ -14,7 +14,7 @@ struct Send: ParsableCommand {
 
     func validate() throws {
         if (text == nil) == (file == nil) { throw ValidationError("give either TEXT or --file PATH") }
-        if let lifetime, Duration.parseMs(lifetime) == nil {
+        if let lifetime, TimeSpan.parseMs(lifetime) == nil {
             throw ValidationError("--lifetime: '\(lifetime)' is not a duration like 90m, 36h or 14d")
         }
     }
@@ -22,7 +22,7 @@ struct Send: ParsableCommand {
     func run() throws {
         try guarded {
             let node = try root.global.openNode()
-            let ms = lifetime.flatMap(Duration.parseMs)
+            let ms = lifetime.flatMap(TimeSpan.parseMs)
             let m: Message
             if let file {
                 m = try node.sendFile(to: contact, path: file, lifetimeMs: ms)
