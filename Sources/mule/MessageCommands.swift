@@ -5,7 +5,7 @@ import MuleNode
 struct Send: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Queue an encrypted message or file for a contact.",
-        discussion: "It leaves this device with the next 'mule export' (or, later, over a link).")
+        discussion: "A running node (mule run) sends it at once; otherwise the next 'mule export' carries it.")
     @ParentCommand var root: Mule
     @Argument(help: "Contact name or id.") var contact: String
     @Argument(help: "The message text.") var text: String?
