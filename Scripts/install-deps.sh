@@ -8,7 +8,7 @@ python3 -m venv --help >/dev/null 2>&1 || packages+=(python3 python3-venv)
 lan=0
 if [ "${1:-}" = "--lan" ]; then
     lan=1
-    packages+=(avahi-daemon dbus iproute2)
+    packages+=(avahi-daemon avahi-utils dbus iproute2)
 fi
 missing=()
 for p in "${packages[@]}"; do

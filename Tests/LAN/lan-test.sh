@@ -166,6 +166,18 @@ on 3 init --name Carol >/dev/null
 on 1 contacts add "$(invite 3)" >/dev/null
 on 3 contacts add "$(invite 1)" >/dev/null
 
+step "no Avahi daemon reachable: one line, and the node keeps working"
+DBUS_SYSTEM_BUS_ADDRESS="unix:path=$WORK/no-such-bus" ip netns exec "$(host 3)" \
+    "$MULE" --home "$WORK/h3/profile" run --listen 127.0.0.1:4999 > "$WORK/nomdns.log" 2>&1 &
+nomdns=$!
+PIDS+=("$nomdns")
+wait_for 10 grep -q "listening on" "$WORK/nomdns.log" || fail "the node without Avahi did not start"
+sleep 1
+kill -TERM "$nomdns"
+wait "$nomdns" 2>/dev/null || true
+[ "$(grep -c "mDNS discovery is off" "$WORK/nomdns.log")" -eq 1 ] || fail "expected one line about mDNS: $(cat "$WORK/nomdns.log")"
+grep -q "mule: stopped" "$WORK/nomdns.log" || fail "the node without Avahi did not keep running"
+
 step "discovery: mule run on each host, Alice and Bob visible"
 start_node 1 --visible-as Alice
 start_node 2 --visible-as Bob
@@ -174,6 +186,14 @@ wait_for 20 has_links 1 1 || fail "h1 and h2 did not link through mDNS"
 wait_for 10 has_links 2 1 || fail "h2 has no link"
 no_links 3 || fail "h3 is alone on its segment but has a link"
 on 1 peers | grep -q "169.254.0.2" || fail "mule peers on h1 does not show h2"
+
+step "the mDNS record holds no identity: a random instance name, v=1, the port"
+ip netns exec "$(host 1)" env DBUS_SYSTEM_BUS_ADDRESS="unix:path=$WORK/h1/dbus.sock" \
+    avahi-browse -rpt _mule._tcp > "$WORK/browse.txt" 2>/dev/null || true
+grep '^=' "$WORK/browse.txt" | grep -q '169.254.0.2;4747;"v=1"$' || fail "unexpected record: $(cat "$WORK/browse.txt")"
+grep '^=' "$WORK/browse.txt" | cut -d';' -f4 | grep -qvE '^mule-[0-9a-f]{10}$' && fail "instance name is not random: $(cat "$WORK/browse.txt")"
+grep -qi -e alice -e bob "$WORK/browse.txt" && fail "the record names someone: $(cat "$WORK/browse.txt")"
+instance_before=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['instance'])" "$WORK/h2/profile/node.json")
 grep -q "mDNS" "$WORK/node1.log" && fail "node 1 reported mDNS trouble: $(grep mDNS "$WORK/node1.log")"
 
 step "nearby: Bob sees Alice and adds her, Alice adds Bob"
@@ -226,6 +246,8 @@ on 1 send Bob "while you were down" >/dev/null
 start_node 2 --visible-as Bob
 wait_for 30 has_message 2 "while you were down" || fail "the restarted node did not get the message sent meanwhile"
 after=$(on 2 messages --json | json "len(d)")
+instance_after=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['instance'])" "$WORK/h2/profile/node.json")
+[ "$instance_before" != "$instance_after" ] || fail "the mDNS instance name did not change across restarts"
 [ "$after" -eq $((before + 1)) ] || fail "Bob had $before messages, now $after"
 [ "$(python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('PRAGMA integrity_check').fetchone()[0])" "$WORK/h2/profile/mule.sqlite")" = "ok" ] \
     || fail "store damaged"
@@ -233,5 +255,12 @@ after=$(on 2 messages --json | json "len(d)")
 step "graceful stop on SIGTERM"
 kill -TERM "${NODE_PID[3]}"
 wait_for 10 sh -c "grep -q 'mule: stopped' '$WORK/node3.log'" || fail "node 3 did not stop on SIGTERM"
+
+step "mule chat with no node running starts one for its lifetime"
+move_host 3 2 1
+(echo "hello from Carol's chat"; sleep 8) | on 3 chat Alice --visible-as Carol > "$WORK/chat3.log" 2>&1
+grep -q "node started for this chat" "$WORK/chat3.log" || fail "chat did not start a node: $(cat "$WORK/chat3.log")"
+has_message 1 "hello from Carol's chat" || fail "Alice did not get the line from Carol's chat"
+grep -q "delivered" "$WORK/chat3.log" || fail "Carol's chat did not show the delivery: $(cat "$WORK/chat3.log")"
 
 echo "lan-test: all checks passed"
