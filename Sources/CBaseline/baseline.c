@@ -94,7 +94,7 @@ double mule_baseline_sqlite_insert(const char *path, int rows, size_t row_bytes)
     if (sqlite3_open(path, &db) != SQLITE_OK) return -1;
     const char *schema =
         "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-        "CREATE TABLE bundle (id BLOB NOT NULL UNIQUE, tag BLOB NOT NULL, kind INTEGER NOT NULL, dropHash BLOB,"
+        "CREATE TABLE bundle (seq INTEGER PRIMARY KEY AUTOINCREMENT, id BLOB NOT NULL UNIQUE, tag BLOB NOT NULL, kind INTEGER NOT NULL, dropHash BLOB,"
         " expiresAt INTEGER NOT NULL, receivedAt INTEGER NOT NULL, size INTEGER NOT NULL, own INTEGER NOT NULL,"
         " data BLOB NOT NULL);"
         "CREATE INDEX bundle_dropHash ON bundle(dropHash) WHERE dropHash IS NOT NULL;"
@@ -102,7 +102,8 @@ double mule_baseline_sqlite_insert(const char *path, int rows, size_t row_bytes)
         "CREATE TABLE seen (id BLOB PRIMARY KEY, expiresAt INTEGER NOT NULL) WITHOUT ROWID;";
     if (sqlite3_exec(db, schema, NULL, NULL, NULL) != SQLITE_OK) { sqlite3_close(db); return -1; }
     sqlite3_stmt *ins;
-    sqlite3_prepare_v2(db, "INSERT INTO bundle VALUES (?,?,?,?,?,?,?,?,?)", -1, &ins, NULL);
+    sqlite3_prepare_v2(db, "INSERT INTO bundle(id, tag, kind, dropHash, expiresAt, receivedAt, size, own, data)"
+                       " VALUES (?,?,?,?,?,?,?,?,?)", -1, &ins, NULL);
     unsigned char *data = malloc(row_bytes), id[32], tag[16], drop[32];
     randombytes_buf(data, row_bytes);
     randombytes_buf(tag, 16);
