@@ -119,15 +119,12 @@ public actor Mesh {
     /// Listens, starts discovery and the static peers, and the background work. Returns once listening.
     public func start() async throws {
         cursor = try node.store.read { tx in try tx.lastBundleRow() }
-        let server = try await ServerBootstrap(group: group)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .serverChannelOption(.backlog, value: 64)
-            .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
-            .bind(host: configuration.listen.host, port: configuration.listen.port) { [linkConfiguration] channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try Mesh.configure(channel, linkConfiguration, initiator: false)
-                }
-            }
+        let server: NIOAsyncChannel<LinkChannel, Never>
+        do { server = try await bind() } catch let e as IOError {
+            throw MeshError.cannotListen(configuration.listen.description, String(cString: strerror(e.errnoCode)))
+        } catch {
+            throw MeshError.cannotListen(configuration.listen.description, "\(error)")
+        }
         listener = server.channel
         boundPort = server.channel.localAddress?.port
         let listenText = PeerAddress(host: configuration.listen.host, port: boundPort ?? configuration.listen.port).description
@@ -151,6 +148,18 @@ public actor Mesh {
         }
         if configuration.mdns { startDiscovery() } else { mdnsState = "off: --no-mdns" }
         tasks.append(Task { [weak self] in await self?.tick() })
+    }
+
+    private func bind() async throws -> NIOAsyncChannel<LinkChannel, Never> {
+        try await ServerBootstrap(group: group)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .serverChannelOption(.backlog, value: 64)
+            .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
+            .bind(host: configuration.listen.host, port: configuration.listen.port) { [linkConfiguration] channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try Mesh.configure(channel, linkConfiguration, initiator: false)
+                }
+            }
     }
 
     /// Closes every link and the listener, withdraws the mDNS service, and writes the final state.

@@ -8,3 +8,13 @@ public enum MeshEvent: Sendable {
     case received(bundles: Int, messages: Int)
     case discoveryOff(String)
 }
+
+public enum MeshError: Error, Sendable, CustomStringConvertible {
+    case cannotListen(String, String)
+
+    public var description: String {
+        switch self {
+        case .cannotListen(let address, let reason): "cannot listen on \(address): \(reason)"
+        }
+    }
+}

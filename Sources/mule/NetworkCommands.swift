@@ -56,7 +56,7 @@ struct RunningNode {
         }
         let mesh = try Mesh(home: home, configuration: try options.configuration(), logger: logger)
         do { try await mesh.start() } catch {
-            throw NodeError.invalidArgument("cannot listen on \(options.listen ?? "0.0.0.0:4747"): \(error)")
+            throw NodeError.invalidArgument("\(error)")
         }
         let printer = Task { await report(mesh.events, quiet: quiet) }
         return RunningNode(mesh: mesh, lock: lock, printer: printer)
