@@ -89,6 +89,7 @@ let package = Package(
             name: "mule-bench",
             dependencies: [
                 "MuleNode", "MuleWire", "MuleCrypto", "MuleStore", "MuleSync", "MuleMesh", "CBaseline",
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(name: "MuleWireTests", dependencies: ["MuleWire"]),

@@ -1,5 +1,6 @@
 import CBaseline
 import Foundation
+import Logging
 import MuleCrypto
 import MuleMesh
 import MuleNode
@@ -181,13 +182,15 @@ func meshConfig(peers: [Int]) -> MeshConfiguration {
     c.staticPeers = peers.map { PeerAddress(host: "127.0.0.1", port: $0) }
     return c
 }
+var quiet = Logger(label: "mule-bench")
+quiet.logLevel = .warning
 let homeA = scratch + "/e2e-a", homeB = scratch + "/e2e-b"
 let pa = try Profile.create(home: homeA, name: "Ann"), pb = try Profile.create(home: homeB, name: "Ben")
 _ = try Node(profile: pa).addContact(invite: Node(profile: pb).invite)
 _ = try Node(profile: pb).addContact(invite: Node(profile: pa).invite)
-let meshA = try Mesh(home: homeA, configuration: meshConfig(peers: []))
+let meshA = try Mesh(home: homeA, configuration: meshConfig(peers: []), logger: quiet)
 try await meshA.start()
-let meshB = try Mesh(home: homeB, configuration: meshConfig(peers: [await meshA.boundPort ?? 0]))
+let meshB = try Mesh(home: homeB, configuration: meshConfig(peers: [await meshA.boundPort ?? 0]), logger: quiet)
 try await meshB.start()
 while await meshA.linkCount == 0 { try await Task.sleep(for: .milliseconds(10)) }
 print("")
@@ -222,9 +225,9 @@ let homeC = scratch + "/e2e-c", homeD = scratch + "/e2e-d"
 let pc = try Profile.create(home: homeC, name: "Ann"), pd = try Profile.create(home: homeD, name: "Ben")
 _ = try Node(profile: pc).addContact(invite: Node(profile: pd).invite)
 _ = try Node(profile: pd).addContact(invite: Node(profile: pc).invite)
-let meshC = try Mesh(home: homeC, configuration: meshConfig(peers: []))
+let meshC = try Mesh(home: homeC, configuration: meshConfig(peers: []), logger: quiet)
 try await meshC.start()
-let meshD = try Mesh(home: homeD, configuration: meshConfig(peers: [await meshC.boundPort ?? 0]))
+let meshD = try Mesh(home: homeD, configuration: meshConfig(peers: [await meshC.boundPort ?? 0]), logger: quiet)
 try await meshD.start()
 while await meshC.linkCount == 0 { try await Task.sleep(for: .milliseconds(10)) }
 var latencies: [Double] = []
