@@ -9,7 +9,6 @@ public enum LinkError: Error, Equatable, Sendable, CustomStringConvertible {
     case handshakeTimeout
     case idleTimeout
     case unexpected(String)
-    case tooManyLinks
 
     public var description: String {
         switch self {
@@ -20,7 +19,6 @@ public enum LinkError: Error, Equatable, Sendable, CustomStringConvertible {
         case .handshakeTimeout: "handshake not finished in time"
         case .idleTimeout: "no traffic in time"
         case .unexpected(let r): "out of order: \(r)"
-        case .tooManyLinks: "too many links"
         }
     }
 }

@@ -78,8 +78,6 @@ public actor Mesh {
             self.peer = peer
             self.since = since
         }
-
-        var initiatorKey: [UInt8] { peer.weInitiated ? [] : peer.linkKey }
     }
 
     struct Partial {
