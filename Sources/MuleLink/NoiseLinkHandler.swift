@@ -145,7 +145,7 @@ public final class NoiseLinkHandler: ChannelDuplexHandler {
             if inbound!.readerIndex > 1 << 16 { inbound!.discardReadBytes() }
             inbound!.writeBuffer(&bytes)
         }
-        while case .some = stateIfOpen, var buf = inbound, buf.readableBytes >= 2 {
+        while isOpen, var buf = inbound, buf.readableBytes >= 2 {
             let n = Int(buf.getInteger(at: buf.readerIndex, as: UInt16.self)!)
             if case .handshaking = state, n > NoiseLinkHandler.maxHandshakeMessage {
                 // Handshake messages are small: refuse before waiting for the rest.
@@ -165,9 +165,9 @@ public final class NoiseLinkHandler: ChannelDuplexHandler {
         }
     }
 
-    private var stateIfOpen: Void? {
-        if case .closed = state { return nil }
-        return ()
+    private var isOpen: Bool {
+        if case .closed = state { return false }
+        return true
     }
 
     private func process(_ message: [UInt8], context: ChannelHandlerContext) throws(LinkError) {

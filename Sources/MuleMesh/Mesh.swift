@@ -38,6 +38,8 @@ public actor Mesh {
     var partials: [[UInt8]: Partial] = [:]
     var inFlight: [[UInt8]: Int] = [:]
     var pendingImports: [(linkID: Int, bytes: [UInt8])] = []
+    /// Which link each just-imported bundle came from, so it is not offered straight back.
+    var receivedFrom: [[UInt8]: Int] = [:]
     var flushScheduled = false
     var announceScheduled = false
     var recent: [String: RunState.Seen] = [:]
@@ -273,8 +275,6 @@ public actor Mesh {
         }
     }
 
-    var receivedFrom: [[UInt8]: Int] = [:]
-
     func scheduleAnnounce() {
         guard !announceScheduled else { return }
         announceScheduled = true
@@ -293,20 +293,20 @@ public actor Mesh {
     /// reach the socket, so a slow peer holds at most one batch in memory.
     func pump(_ linkID: Int) async {
         while let link = links[linkID], !link.queue.isEmpty {
-            var batch: [LinkFrame.Want] = []
-            var bytes = 0
             let found: [(LinkFrame.Want, StoredBundle?)]
             do {
                 found = try node.store.read { tx in
                     var out: [(LinkFrame.Want, StoredBundle?)] = []
-                    while !link.queue.isEmpty, bytes < 1 << 20 {
-                        let w = link.queue.removeFirst()
+                    var bytes = 0
+                    for w in link.queue {
+                        if bytes >= 1 << 20 { break }
                         let b = try tx.bundle(id: w.id)
                         bytes += b?.data.count ?? 0
                         out.append((w, b))
                     }
                     return out
                 }
+                link.queue.removeFirst(found.count)
             } catch {
                 logger.warning("cannot read bundles to send", metadata: ["reason": "\(error)"])
                 link.queue.removeAll()
@@ -314,7 +314,6 @@ public actor Mesh {
             }
             var last: EventLoopFuture<Void>?
             for (w, b) in found {
-                batch.append(w)
                 guard let b else {
                     // Gone since it was offered (delivered, expired or evicted): say so.
                     last = link.channel.write(LinkFrame.part(.init(id: w.id, total: 0, offset: 0, data: [])))

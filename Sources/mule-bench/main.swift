@@ -112,20 +112,24 @@ row("10 MiB attachment seal+open", String(format: "%.1f MB/s", 10.485_76 / tSeal
 
 // 4. CLI latency: the release `mule` next to this binary answering `status`.
 let exe = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("mule").path
-if FileManager.default.isExecutableFile(atPath: exe) {
-    var times: [Double] = []
-    // posix_spawn + waitpid: Foundation's Process.waitUntilExit polls every 50 ms.
-    let args = [exe, "--home", scratch + "/alice", "status"]
-    var argv: [UnsafeMutablePointer<CChar>?] = args.map { strdup($0) } + [nil]
+/// Starts the `mule` executable with `args`, one file descriptor sent to /dev/null. posix_spawn +
+/// waitpid, because Foundation's Process.waitUntilExit polls every 50 ms.
+func spawnMule(_ args: [String], silencing fd: Int32) -> pid_t? {
+    var argv: [UnsafeMutablePointer<CChar>?] = ([exe] + args).map { strdup($0) } + [nil]
     defer { argv.forEach { free($0) } }
     var actions = posix_spawn_file_actions_t()
     posix_spawn_file_actions_init(&actions)
-    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_addopen(&actions, fd, "/dev/null", O_WRONLY, 0)
+    var pid: pid_t = 0
+    return posix_spawn(&pid, exe, &actions, nil, &argv, environ) == 0 ? pid : nil
+}
+if FileManager.default.isExecutableFile(atPath: exe) {
+    var times: [Double] = []
     for _ in 0..<15 {
         times.append(
             seconds {
-                var pid: pid_t = 0
-                guard posix_spawn(&pid, exe, &actions, nil, &argv, environ) == 0 else { return }
+                guard let pid = spawnMule(["--home", scratch + "/alice", "status"], silencing: 1) else { return }
                 var status: Int32 = 0
                 waitpid(pid, &status, 0)
             })
@@ -182,17 +186,25 @@ func meshConfig(peers: [Int]) -> MeshConfiguration {
     c.staticPeers = peers.map { PeerAddress(host: "127.0.0.1", port: $0) }
     return c
 }
-var quiet = Logger(label: "mule-bench")
-quiet.logLevel = .warning
-let homeA = scratch + "/e2e-a", homeB = scratch + "/e2e-b"
-let pa = try Profile.create(home: homeA, name: "Ann"), pb = try Profile.create(home: homeB, name: "Ben")
-_ = try Node(profile: pa).addContact(invite: Node(profile: pb).invite)
-_ = try Node(profile: pb).addContact(invite: Node(profile: pa).invite)
-let meshA = try Mesh(home: homeA, configuration: meshConfig(peers: []), logger: quiet)
-try await meshA.start()
-let meshB = try Mesh(home: homeB, configuration: meshConfig(peers: [await meshA.boundPort ?? 0]), logger: quiet)
-try await meshB.start()
-while await meshA.linkCount == 0 { try await Task.sleep(for: .milliseconds(10)) }
+let quiet: Logger = {
+    var l = Logger(label: "mule-bench")
+    l.logLevel = .warning
+    return l
+}()
+/// Two new profiles that know each other, each with a node on loopback, linked.
+func linkedPair(_ a: String, _ b: String) async throws -> (Mesh, Mesh) {
+    let pa = try Profile.create(home: scratch + "/" + a, name: "Ann")
+    let pb = try Profile.create(home: scratch + "/" + b, name: "Ben")
+    _ = try Node(profile: pa).addContact(invite: Node(profile: pb).invite)
+    _ = try Node(profile: pb).addContact(invite: Node(profile: pa).invite)
+    let first = try Mesh(home: pa.home, configuration: meshConfig(peers: []), logger: quiet)
+    try await first.start()
+    let second = try Mesh(home: pb.home, configuration: meshConfig(peers: [await first.boundPort ?? 0]), logger: quiet)
+    try await second.start()
+    while await first.linkCount == 0 { try await Task.sleep(for: .milliseconds(10)) }
+    return (first, second)
+}
+let (meshA, meshB) = try await linkedPair("e2e-a", "e2e-b")
 print("")
 
 func deliveredCount(_ m: Mesh) async throws -> Int {
@@ -221,15 +233,7 @@ row("e2e loopback, 1000 msgs one by one", rate(e2eSingle, singleSeconds), "recei
 // through B's events.
 await meshA.stop()
 await meshB.stop()
-let homeC = scratch + "/e2e-c", homeD = scratch + "/e2e-d"
-let pc = try Profile.create(home: homeC, name: "Ann"), pd = try Profile.create(home: homeD, name: "Ben")
-_ = try Node(profile: pc).addContact(invite: Node(profile: pd).invite)
-_ = try Node(profile: pd).addContact(invite: Node(profile: pc).invite)
-let meshC = try Mesh(home: homeC, configuration: meshConfig(peers: []), logger: quiet)
-try await meshC.start()
-let meshD = try Mesh(home: homeD, configuration: meshConfig(peers: [await meshC.boundPort ?? 0]), logger: quiet)
-try await meshD.start()
-while await meshC.linkCount == 0 { try await Task.sleep(for: .milliseconds(10)) }
+let (meshC, meshD) = try await linkedPair("e2e-c", "e2e-d")
 var latencies: [Double] = []
 let latencyTask = Task {
     var seen = Set<String>()
@@ -277,14 +281,7 @@ await meshD.stop()
 
 // 7. An idle node's memory: `mule run` on loopback, resident set after 3 s.
 if FileManager.default.isExecutableFile(atPath: exe) {
-    let args = [exe, "--home", homeC, "run", "--no-mdns", "--listen", "127.0.0.1:0"]
-    var argv: [UnsafeMutablePointer<CChar>?] = args.map { strdup($0) } + [nil]
-    defer { argv.forEach { free($0) } }
-    var actions = posix_spawn_file_actions_t()
-    posix_spawn_file_actions_init(&actions)
-    posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
-    var pid: pid_t = 0
-    if posix_spawn(&pid, exe, &actions, nil, &argv, environ) == 0 {
+    if let pid = spawnMule(["--home", scratch + "/e2e-c", "run", "--no-mdns", "--listen", "127.0.0.1:0"], silencing: 2) {
         try await Task.sleep(for: .seconds(3))
         let status = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
         let rss = status.split(separator: "\n").first { $0.hasPrefix("VmRSS") }.map { String($0.dropFirst(6)) } ?? "?"
