@@ -45,6 +45,16 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The Mainline DHT (BEP 5, BEP 44): bencode, KRPC, routing table, storage, lookups.
+        .target(
+            name: "MuleDHT",
+            dependencies: [
+                "MuleCrypto",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // mDNS service publishing and browsing through avahi-client.
         .target(
             name: "MuleDiscovery",
@@ -102,6 +112,10 @@ let package = Package(
                 "MuleMesh", "MuleLink", "MuleNode", "MuleStore", "MuleCrypto",
                 .product(name: "Logging", package: "swift-log"),
             ]
+        ),
+        .testTarget(
+            name: "MuleDHTTests",
+            dependencies: ["MuleDHT", "MuleCrypto", .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(
             name: "MuleIntegrationTests",

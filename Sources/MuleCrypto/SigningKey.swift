@@ -32,6 +32,17 @@ public struct SigningKey: Sendable {
         self.init(publicKey: pk, secret: SecretBytes(copying: secretKey))
     }
 
+    /// The key pair of a 32-byte seed (deterministic: the same seed gives the same keys).
+    public init(seed: [UInt8]) throws(CryptoError) {
+        try Sodium.ensureReady()
+        guard seed.count == 32 else { throw .invalidKey("Ed25519 seed must be 32 bytes") }
+        var pk = [UInt8](repeating: 0, count: SigningKey.publicKeyLength)
+        let sk = SecretBytes(count: SigningKey.secretKeyLength) { buf in
+            _ = crypto_sign_seed_keypair(&pk, buf.baseAddress!.assumingMemoryBound(to: UInt8.self), seed)
+        }
+        self.init(publicKey: pk, secret: sk)
+    }
+
     init(publicKey: [UInt8], secret: SecretBytes) {
         self.publicKey = publicKey
         self.secret = secret
