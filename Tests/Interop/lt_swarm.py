@@ -33,6 +33,10 @@ def make_session(port):
         "dht_ignore_dark_internet": False,
         "dht_prefer_verified_node_ids": False,
         "dht_extended_routing_table": False,
+        # Every node here shares 127.0.0.1, so the per-address limits meant for the internet
+        # would block the whole test network.
+        "dht_block_ratelimit": 1000000,
+        "dht_upload_rate_limit": 10000000,
         "alert_mask": lt.alert.category_t.dht_notification | lt.alert.category_t.dht_operation_notification,
     }
     return lt.session(settings)

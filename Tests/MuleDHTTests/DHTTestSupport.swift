@@ -17,23 +17,35 @@ struct LocalNetwork {
         return c
     }
 
-    /// `count` nodes, each joining through the first.
+    /// `count` nodes, each joining through the first (and `alsoBootstrap`, if given).
     static func make(count: Int, logger: Logger = quietLogger) async throws -> LocalNetwork {
+        var net = try await first(logger: logger)
+        try await net.grow(to: count, logger: logger)
+        return net
+    }
+
+    static func first(logger: Logger = quietLogger) async throws -> LocalNetwork {
         var net = LocalNetwork()
         let first = DHTNode(configuration: configuration(bootstrap: []), logger: logger)
         let a = try await first.start()
         net.nodes.append(first)
         net.addresses.append(DHTAddress(ip: 0x7F00_0001, port: a.port))
-        for _ in 1..<count {
-            let n = DHTNode(configuration: configuration(bootstrap: [net.addresses[0]]), logger: logger)
-            let a = try await n.start()
-            net.nodes.append(n)
-            net.addresses.append(DHTAddress(ip: 0x7F00_0001, port: a.port))
-        }
-        for n in net.nodes.dropFirst() { try await n.join() }
-        // A second round so early joiners learn of later ones.
-        for n in net.nodes { _ = await n.lookup(NodeID(Sodium.randomBytes(20))!, method: "find_node") }
         return net
+    }
+
+    mutating func grow(to count: Int, alsoBootstrap: [DHTAddress] = [], logger: Logger = quietLogger) async throws {
+        let net = self
+        let start = nodes.count
+        for _ in start..<count {
+            let n = DHTNode(
+                configuration: LocalNetwork.configuration(bootstrap: [net.addresses[0]] + alsoBootstrap), logger: logger)
+            let a = try await n.start()
+            nodes.append(n)
+            addresses.append(DHTAddress(ip: 0x7F00_0001, port: a.port))
+        }
+        for n in nodes[start...] { try await n.join() }
+        // A second round so early joiners learn of later ones.
+        for n in nodes { _ = await n.lookup(NodeID(Sodium.randomBytes(20))!, method: "find_node") }
     }
 
     func stop() async {
