@@ -91,7 +91,7 @@ let package = Package(
         .executableTarget(
             name: "mule",
             dependencies: [
-                "MuleNode", "MuleWire", "MuleCrypto", "MuleMesh",
+                "MuleNode", "MuleWire", "MuleCrypto", "MuleMesh", "MuleDHT",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
