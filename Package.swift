@@ -98,7 +98,7 @@ let package = Package(
         .executableTarget(
             name: "mule-bench",
             dependencies: [
-                "MuleNode", "MuleWire", "MuleCrypto", "MuleStore", "MuleSync", "MuleMesh", "CBaseline",
+                "MuleNode", "MuleWire", "MuleCrypto", "MuleStore", "MuleSync", "MuleMesh", "MuleDHT", "CBaseline",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

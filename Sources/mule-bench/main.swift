@@ -2,6 +2,7 @@ import CBaseline
 import Foundation
 import Logging
 import MuleCrypto
+import MuleDHT
 import MuleMesh
 import MuleNode
 import MuleStore
@@ -289,5 +290,87 @@ if FileManager.default.isExecutableFile(atPath: exe) {
         var st: Int32 = 0
         waitpid(pid, &st, 0)
         row("idle 'mule run' resident memory", rss.trimmingCharacters(in: .whitespaces), "after 3 s, one profile, no links")
+    }
+}
+
+// 8. DHT lookups on loopback: 70 Mule nodes, and 35 libtorrent nodes when the test venv has them.
+do {
+    var quiet = Logger(label: "bench.dht")
+    quiet.logLevel = .critical
+    func dhtConfig(_ boot: [String]) -> DHTConfiguration {
+        var c = DHTConfiguration()
+        c.listen = DHTAddress(ip: 0x7F00_0001, port: 0)
+        c.bootstrap = boot
+        c.queryTimeout = .milliseconds(800)
+        return c
+    }
+    var nodes: [DHTNode] = [DHTNode(configuration: dhtConfig([]), logger: quiet)]
+    let first = try await nodes[0].start()
+    let seedAddress = "127.0.0.1:\(first.port)"
+    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    let python = ProcessInfo.processInfo.environment["MULE_PYTHON"] ?? root.appendingPathComponent(".venv/bin/python").path
+    var swarm: Process?
+    var swarmInput: Pipe?
+    var ltPorts: [String] = []
+    if FileManager.default.isExecutableFile(atPath: python) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: python)
+        p.arguments = [root.appendingPathComponent("Tests/Interop/lt_swarm.py").path, "35", seedAddress]
+        let i = Pipe(), o = Pipe()
+        p.standardInput = i
+        p.standardOutput = o
+        p.standardError = FileHandle.nullDevice
+        if (try? p.run()) != nil {
+            var d = Data()
+            while !d.contains(0x0A) {
+                let c = o.fileHandleForReading.availableData
+                if c.isEmpty { break }
+                d.append(c)
+            }
+            let l = String(decoding: d, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            if l.hasPrefix("ready ") {
+                ltPorts = l.dropFirst(6).split(separator: ",").map { "127.0.0.1:\($0)" }
+                swarm = p
+                swarmInput = i
+                try await Task.sleep(for: .seconds(2))
+            }
+        }
+    }
+    for _ in 1..<70 {
+        let n = DHTNode(configuration: dhtConfig([seedAddress] + ltPorts.prefix(3)), logger: quiet)
+        _ = try await n.start()
+        nodes.append(n)
+    }
+    for n in nodes.dropFirst() { try? await n.join() }
+    for n in nodes { _ = await n.lookup(NodeID(Sodium.randomBytes(20))!, method: "find_node") }
+    var times: [Double] = []
+    var hops: [Int] = []
+    var queries: [Int] = []
+    var found = 0
+    for i in 0..<50 {
+        let v = BValue.string("bench item \(i)").encoded()
+        try await nodes[(i * 7) % 70].put(DHTItem(immutable: v))
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        if let (_, r) = try? await nodes[(i * 13 + 5) % 70].get(DHTItem(immutable: v).target) {
+            times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6)
+            hops.append(r.hops)
+            queries.append(r.queries)
+            found += 1
+        }
+    }
+    times.sort()
+    let network = "\(nodes.count) Mule + \(ltPorts.count) libtorrent nodes"
+    if !times.isEmpty {
+        row(
+            "DHT get (lookup + item), loopback", String(format: "p50 %.1f ms", times[times.count / 2]),
+            String(
+                format: "p90 %.1f ms, %.1f hops, %.1f queries avg, %d/50 found; %@", times[times.count * 9 / 10],
+                Double(hops.reduce(0, +)) / Double(hops.count), Double(queries.reduce(0, +)) / Double(queries.count), found,
+                network))
+    }
+    for n in nodes { await n.stop() }
+    if let swarm {
+        swarmInput?.fileHandleForWriting.write(Data("end\n".utf8))
+        swarm.waitUntilExit()
     }
 }
