@@ -68,7 +68,7 @@ let package = Package(
         .target(
             name: "MuleMesh",
             dependencies: [
-                "MuleNode", "MuleLink", "MuleSync", "MuleStore", "MuleDiscovery", "MuleCrypto", "MuleWire",
+                "MuleNode", "MuleLink", "MuleSync", "MuleStore", "MuleDiscovery", "MuleDHT", "MuleCrypto", "MuleWire",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

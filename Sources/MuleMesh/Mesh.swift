@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import MuleCrypto
+import MuleDHT
 import MuleDiscovery
 import MuleLink
 import MuleNode
@@ -50,6 +51,10 @@ public actor Mesh {
     var listener: Channel?
     var discovery: AvahiDiscovery?
     var mdnsState = "off"
+    var dht: DHTNode?
+    var dhtState = "off"
+    /// Addresses found in contacts' DHT records, by contact id.
+    var rendezvous: [String: [PeerAddress]] = [:]
     var tasks: [Task<Void, Never>] = []
     var stopped = false
     var stateDirty = true
@@ -147,6 +152,7 @@ public actor Mesh {
             tasks.append(Task { [weak self] in await self?.keepDialing(peer) })
         }
         if configuration.mdns { startDiscovery() } else { mdnsState = "off: --no-mdns" }
+        if let c = configuration.dht { tasks.append(Task { [weak self] in await self?.runRendezvous(c) }) }
         tasks.append(Task { [weak self] in await self?.tick() })
     }
 
@@ -170,6 +176,8 @@ public actor Mesh {
         discovery?.stop()
         discovery = nil
         try? await listener?.close()
+        await dht?.stop()
+        dht = nil
         for link in links.values { try? await link.channel.close() }
         links.removeAll()
         flushImports()

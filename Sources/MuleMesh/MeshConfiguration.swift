@@ -1,3 +1,5 @@
+import MuleDHT
+
 /// A `HOST:PORT` to listen on or connect to. IPv6 hosts are written in brackets: `[::1]:4747`.
 public struct PeerAddress: Hashable, Sendable, CustomStringConvertible {
     public var host: String
@@ -51,6 +53,14 @@ public struct MeshConfiguration: Sendable {
     public var pingInterval: Swift.Duration { idleTimeout / 3 }
     public var maxLinks = 32
     public var maxHandshakes = 8
+    /// The Mainline DHT to publish and look up reachability records in; nil: no DHT traffic.
+    public var dht: DHTConfiguration?
+    /// The address contacts should dial, as published in the DHT record; nil: the listen address,
+    /// or, when that is a wildcard, the address DHT nodes saw with the listen port.
+    public var announce: PeerAddress?
+    /// How often contacts' records are looked up, and how often the own records are put again.
+    public var rendezvousInterval: Swift.Duration = .seconds(60)
+    public var republishInterval: Swift.Duration = .seconds(600)
 
     public init() {}
 }

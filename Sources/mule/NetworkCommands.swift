@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import MuleCrypto
+import MuleDHT
 import MuleMesh
 import MuleNode
 import MuleWire
@@ -17,6 +18,40 @@ struct NodeOptions: ParsableArguments {
     var visibleAs: String?
     @Option(name: .customLong("idle-timeout"), help: "Drop a link that stays silent this many seconds (default 30).")
     var idleTimeout: Int?
+    @Option(help: "Join a DHT to meet contacts over the internet: 'mainline' is the public Mainline DHT.")
+    var dht: String?
+    @Option(name: .customLong("dht-bootstrap"), help: "Join a private DHT through this node, HOST:PORT (repeatable).")
+    var dhtBootstrap: [String] = []
+    @Option(name: .customLong("dht-listen"), help: "UDP address for the DHT, IPv4:PORT (default: any port).")
+    var dhtListen: String?
+    @Option(help: "The address contacts should dial, HOST:PORT (default: what DHT nodes see, with the listen port).")
+    var announce: String?
+
+    func dhtConfiguration() throws(NodeError) -> DHTConfiguration? {
+        var c: DHTConfiguration
+        switch dht {
+        case nil:
+            guard !dhtBootstrap.isEmpty else { return nil }
+            c = DHTConfiguration()
+        case "mainline"?:
+            c = DHTConfiguration.mainline
+        case let other?:
+            throw .invalidArgument("--dht knows only 'mainline' (use --dht-bootstrap for a private DHT), not '\(other)'")
+        }
+        for b in dhtBootstrap {
+            guard PeerAddress(parsing: b) != nil else { throw .invalidArgument("--dht-bootstrap wants HOST:PORT, not '\(b)'") }
+            c.bootstrap.append(b)
+        }
+        if let dhtListen {
+            guard let a = DHTAddress(dhtListen) else {
+                throw .invalidArgument("--dht-listen wants IPv4:PORT, not '\(dhtListen)'")
+            }
+            c.listen = a
+        } else if dht == nil, dhtBootstrap.allSatisfy({ DHTAddress($0)?.isLoopback == true }) {
+            c.listen = DHTAddress(ip: 0x7F00_0001, port: 0)
+        }
+        return c
+    }
 
     func configuration() throws(NodeError) -> MeshConfiguration {
         var c = MeshConfiguration()
@@ -38,6 +73,13 @@ struct NodeOptions: ParsableArguments {
             c.idleTimeout = .seconds(t)
         }
         if let v = visibleAs { c.visibleAs = try Profile.validateName(v) }
+        c.dht = try dhtConfiguration()
+        if let announce {
+            guard let a = PeerAddress(parsing: announce), a.port > 0 else {
+                throw .invalidArgument("--announce wants HOST:PORT, not '\(announce)'")
+            }
+            c.announce = a
+        }
         return c
     }
 }

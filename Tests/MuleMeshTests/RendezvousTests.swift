@@ -1,0 +1,72 @@
+import Foundation
+import MuleCrypto
+import MuleDHT
+import MuleMesh
+import Testing
+
+/// Two contacts with no LAN discovery and no static peers meet through records in a private DHT.
+@Suite struct RendezvousTests {
+    @Test func contactsFindEachOtherThroughTheDHT() async throws {
+        // A private DHT of six nodes on 127.0.0.1.
+        var dhtNodes: [DHTNode] = []
+        var boot: [String] = []
+        for i in 0..<6 {
+            var c = DHTConfiguration()
+            c.listen = DHTAddress(ip: 0x7F00_0001, port: 0)
+            c.bootstrap = i == 0 ? [] : [boot[0]]
+            c.queryTimeout = .milliseconds(500)
+            let n = DHTNode(configuration: c)
+            let a = try await n.start()
+            if i > 0 { try await n.join() }
+            dhtNodes.append(n)
+            boot.append("127.0.0.1:\(a.port)")
+        }
+        let w = MeshWorld()
+        let a = try w.profile("Alice")
+        let b = try w.profile("Bob")
+        let c = try w.profile("Carol")
+        try w.introduce([a, b])
+        func dht(_ m: inout MeshConfiguration) {
+            var d = DHTConfiguration()
+            d.listen = DHTAddress(ip: 0x7F00_0001, port: 0)
+            d.bootstrap = [boot[1], boot[2]]
+            d.queryTimeout = .milliseconds(500)
+            m.dht = d
+            m.rendezvousInterval = .milliseconds(300)
+        }
+        let ma = try await w.mesh(a, configure: dht)
+        let mb = try await w.mesh(b, configure: dht)
+        // Carol is nobody's contact: she is in the DHT too, but finds no record and makes no link.
+        let mc = try await w.mesh(c, configure: dht)
+        #expect(
+            await eventually(20) {
+                let (x, y) = (await ma.linkCount, await mb.linkCount)
+                return x >= 1 && y >= 1
+            })
+        try await ma.send(text: "found you", to: "Bob")
+        #expect(await eventually { try await mb.messages().contains { $0.record.body == "found you" } })
+        #expect(await eventually { try await ma.messages().first?.record.status == .delivered })
+        #expect(await mc.linkCount == 0)
+        // The log says the link came from the DHT.
+        #expect(w.log.all.contains { $0.contains("dialling a contact found in the DHT") })
+        // The records are sealed: what the DHT nodes hold does not contain the address in clear.
+        await ma.stop()
+        await mb.stop()
+        await mc.stop()
+        for n in dhtNodes { await n.stop() }
+    }
+
+    @Test func recordKeysAreDailyAndPerPair() throws {
+        let pair = Sodium.randomBytes(32)
+        let publisher = Sodium.randomBytes(32)
+        let d1 = try RendezvousKeys(pairKey: pair, publisher: publisher, day: 20_000)
+        let d2 = try RendezvousKeys(pairKey: pair, publisher: publisher, day: 20_001)
+        let other = try RendezvousKeys(pairKey: Sodium.randomBytes(32), publisher: publisher, day: 20_000)
+        #expect(d1.item.publicKey != d2.item.publicKey)
+        #expect(d1.item.publicKey != other.item.publicKey)
+        let sealed = d1.seal(Array("127.0.0.1:4747".utf8))
+        #expect(try d1.open(sealed) == Array("127.0.0.1:4747".utf8))
+        #expect(throws: CryptoError.self) { try d2.open(sealed) }
+        #expect(throws: CryptoError.self) { try other.open(sealed) }
+    }
+}
