@@ -113,8 +113,11 @@ extension DHTNode {
         DHTItem, LookupResult
     ) {
         let result = await lookup(target, method: "get")
-        guard result.answered > 0 else { throw .noNodes }
+        // This node may be one of the closest itself.
+        let own = store.item(target, nowMs: clock())
+        guard result.answered > 0 || own != nil else { throw .noNodes }
         var best: DHTItem?
+        if let own, publicKey == nil || own.mutable?.publicKey == publicKey { best = own }
         for c in result.closest {
             guard let r = c.reply, let v = r.raw("v"), r["v"] != nil else { continue }
             var item = DHTItem(immutable: v)
@@ -142,6 +145,12 @@ extension DHTNode {
         guard (try? Bencode.decode(item.value)) != nil else { throw .invalidItem("v is not bencoded") }
         let result = await lookup(item.target, method: "get")
         guard result.answered > 0 else { throw .noNodes }
+        // Keep a copy too when this node is as close as the farthest of the closest.
+        if result.closest.count < configuration.k
+            || result.closest.last.map({ !item.target.closer($0.node.id, than: ownID) }) ?? true
+        {
+            try? store.put(item, cas: cas, from: 0, nowMs: clock())
+        }
         var args = BDict()
         args.setRaw("v", value: try! Bencode.decode(item.value), raw: item.value)
         if let m = item.mutable {

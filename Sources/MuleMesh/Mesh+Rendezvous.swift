@@ -33,6 +33,7 @@ extension Mesh {
         logger.notice("joined the DHT", metadata: ["nodes": "\(count)"])
         var lastPublish: ContinuousClock.Instant?
         var lastAddress: PeerAddress?
+        var rounds = 0
         while !Task.isCancelled && !stopped {
             let address = await reachableAddress(node)
             if let address,
@@ -43,7 +44,10 @@ extension Mesh {
                 lastAddress = address
             }
             await lookUpContacts(node)
-            try? await Task.sleep(for: configuration.rendezvousInterval)
+            // Look again soon at first, while contacts may still be publishing, then settle.
+            rounds += 1
+            let soon = Swift.Duration.seconds(5)
+            try? await Task.sleep(for: rounds <= 12 ? min(soon, configuration.rendezvousInterval) : configuration.rendezvousInterval)
         }
     }
 
