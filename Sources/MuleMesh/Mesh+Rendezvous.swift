@@ -47,7 +47,8 @@ extension Mesh {
             // Look again soon at first, while contacts may still be publishing, then settle.
             rounds += 1
             let soon = Swift.Duration.seconds(5)
-            try? await Task.sleep(for: rounds <= 12 ? min(soon, configuration.rendezvousInterval) : configuration.rendezvousInterval)
+            try? await Task.sleep(
+                for: rounds <= 12 ? min(soon, configuration.rendezvousInterval) : configuration.rendezvousInterval)
         }
     }
 
