@@ -14,7 +14,7 @@ import Testing
             var c = DHTConfiguration()
             c.listen = DHTAddress(ip: 0x7F00_0001, port: 0)
             c.bootstrap = i == 0 ? [] : [boot[0]]
-            c.queryTimeout = .milliseconds(500)
+            c.queryTimeout = .seconds(2)
             let n = DHTNode(configuration: c)
             let a = try await n.start()
             if i > 0 { try await n.join() }
@@ -30,7 +30,7 @@ import Testing
             var d = DHTConfiguration()
             d.listen = DHTAddress(ip: 0x7F00_0001, port: 0)
             d.bootstrap = [boot[1], boot[2]]
-            d.queryTimeout = .milliseconds(500)
+            d.queryTimeout = .seconds(2)
             m.dht = d
             m.rendezvousInterval = .milliseconds(300)
         }
