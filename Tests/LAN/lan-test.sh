@@ -246,8 +246,11 @@ on 1 send Bob "while you were down" >/dev/null
 start_node 2 --visible-as Bob
 wait_for 30 has_message 2 "while you were down" || fail "the restarted node did not get the message sent meanwhile"
 after=$(on 2 messages --json | json "len(d)")
-instance_after=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['instance'])" "$WORK/h2/profile/node.json")
-[ "$instance_before" != "$instance_after" ] || fail "the mDNS instance name did not change across restarts"
+# node.json is rewritten once a second: the message may arrive before the new node writes it.
+instance_changed() {
+    [ "$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['instance'])" "$WORK/h2/profile/node.json")" != "$instance_before" ]
+}
+wait_for 5 instance_changed || fail "the mDNS instance name did not change across restarts"
 [ "$after" -eq $((before + 1)) ] || fail "Bob had $before messages, now $after"
 [ "$(python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('PRAGMA integrity_check').fetchone()[0])" "$WORK/h2/profile/mule.sqlite")" = "ok" ] \
     || fail "store damaged"
