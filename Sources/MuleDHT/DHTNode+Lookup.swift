@@ -10,8 +10,6 @@ extension DHTNode {
         /// Query rounds along the path to the closest node that answered (1: it was already known).
         public var hops: Int
         public var elapsed: Duration
-        /// Every node the lookup heard of, with what became of it.
-        public var candidates: [Lookup.Candidate]
     }
 
     /// An iterative lookup of `target` using `method` (`find_node`, `get_peers` or `get`).
@@ -68,7 +66,7 @@ extension DHTNode {
         return LookupResult(
             target: target, closest: closest, queries: state.queries,
             answered: state.candidates.filter { $0.state == .answered }.count,
-            hops: (closest.first?.depth ?? -1) + 1, elapsed: ContinuousClock.now - start, candidates: state.candidates)
+            hops: (closest.first?.depth ?? -1) + 1, elapsed: ContinuousClock.now - start)
     }
 
     struct LookupRun {

@@ -4,10 +4,6 @@ import Testing
 @testable import MuleDHT
 
 @Suite struct ItemTests {
-    func bytes(_ hex: String) -> [UInt8] {
-        NodeID(hex: String(hex.prefix(40)))!.bytes + (hex.count > 40 ? bytes(String(hex.dropFirst(40))) : [])
-    }
-
     func fromHex(_ s: String) -> [UInt8] {
         var out: [UInt8] = []
         var i = s.startIndex
