@@ -143,6 +143,19 @@ extension DHTNode {
         guard (try? Bencode.decode(item.value)) != nil else { throw .invalidItem("v is not bencoded") }
         let result = await lookup(item.target, method: "get")
         guard result.answered > 0 else { throw .noNodes }
+        // A node that holds a newer version would refuse; one that has none would take the stale
+        // item and serve it. Refuse up front, as the holders would (BEP 44 error 302).
+        if let m = item.mutable {
+            for c in result.closest {
+                guard let r = c.reply, let seq = r["seq"]?.int, seq >= m.sequence, let v = r.raw("v"),
+                    let sig = r["sig"]?.bytes, r["k"]?.bytes == m.publicKey
+                else { continue }
+                let held = DHTItem(value: v, mutable: .init(publicKey: m.publicKey, salt: m.salt, sequence: seq, signature: sig))
+                if held != item, (try? held.validate()) != nil {
+                    throw .remote(code: KRPCErrorCode.sequenceTooLow, message: "sequence number less than current")
+                }
+            }
+        }
         // Keep a copy too when this node is as close as the farthest of the closest.
         if result.closest.count < configuration.k
             || result.closest.last.map({ !item.target.closer($0.node.id, than: ownID) }) ?? true
