@@ -10,6 +10,9 @@ extension DHTNode {
         /// Query rounds along the path to the closest node that answered (1: it was already known).
         public var hops: Int
         public var elapsed: Duration
+        /// Every node that answered, closest first: a get reads items from all of them, since
+        /// tables that are not yet complete can make a put and a get settle on different sets.
+        public var answeredNodes: [Lookup.Candidate]
     }
 
     /// An iterative lookup of `target` using `method` (`find_node`, `get_peers` or `get`).
@@ -63,10 +66,12 @@ extension DHTNode {
         }
         lookupInboxes[group.id] = nil
         let closest = state.closestAnswered
+        let answered = state.candidates.filter { $0.state == .answered }
         return LookupResult(
             target: target, closest: closest, queries: state.queries,
-            answered: state.candidates.filter { $0.state == .answered }.count,
-            hops: (closest.first?.depth ?? -1) + 1, elapsed: ContinuousClock.now - start)
+            answered: answered.count,
+            hops: (closest.first?.depth ?? -1) + 1, elapsed: ContinuousClock.now - start,
+            answeredNodes: answered)
     }
 
     struct LookupRun {
@@ -106,7 +111,7 @@ extension DHTNode {
     }
 
     /// A BEP 44 get: the immutable item with this target, or the mutable item with the highest
-    /// valid sequence number among the closest nodes. Every item is checked before it is believed.
+    /// valid sequence number among the nodes that answered. Every item is checked before it is believed.
     public func get(_ target: NodeID, salt: [UInt8] = [], publicKey: [UInt8]? = nil) async throws(DHTError) -> (
         DHTItem, LookupResult
     ) {
@@ -116,7 +121,7 @@ extension DHTNode {
         guard result.answered > 0 || own != nil else { throw .noNodes }
         var best: DHTItem?
         if let own, publicKey == nil || own.mutable?.publicKey == publicKey { best = own }
-        for c in result.closest {
+        for c in result.answeredNodes {
             guard let r = c.reply, let v = r.raw("v"), r["v"] != nil else { continue }
             var item = DHTItem(immutable: v)
             if let k = r["k"]?.bytes {
@@ -146,7 +151,7 @@ extension DHTNode {
         // A node that holds a newer version would refuse; one that has none would take the stale
         // item and serve it. Refuse up front, as the holders would (BEP 44 error 302).
         if let m = item.mutable {
-            for c in result.closest {
+            for c in result.answeredNodes {
                 guard let r = c.reply, let seq = r["seq"]?.int, seq >= m.sequence, let v = r.raw("v"),
                     let sig = r["sig"]?.bytes, r["k"]?.bytes == m.publicKey
                 else { continue }

@@ -69,7 +69,6 @@ public actor DHTNode {
             bufferingPolicy: .bufferingNewest(4096))
         do {
             let ch = try await DatagramBootstrap(group: group)
-                .channelOption(.socketOption(.so_reuseaddr), value: 1)
                 .channelInitializer { ch in
                     ch.eventLoop.makeCompletedFuture {
                         try ch.pipeline.syncOperations.addHandler(DatagramInbound(continuation: continuation))
