@@ -55,6 +55,16 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The store-and-forward relay: Noise links, proof-of-work admission, bundles by recipient tag.
+        .target(
+            name: "MuleRelay",
+            dependencies: [
+                "MuleLink", "MuleStore", "MuleWire", "MuleCrypto",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // mDNS service publishing and browsing through avahi-client.
         .target(
             name: "MuleDiscovery",
@@ -91,7 +101,7 @@ let package = Package(
         .executableTarget(
             name: "mule",
             dependencies: [
-                "MuleNode", "MuleWire", "MuleCrypto", "MuleMesh", "MuleDHT",
+                "MuleNode", "MuleWire", "MuleCrypto", "MuleMesh", "MuleDHT", "MuleRelay",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -109,7 +119,7 @@ let package = Package(
         .testTarget(
             name: "MuleMeshTests",
             dependencies: [
-                "MuleMesh", "MuleLink", "MuleNode", "MuleStore", "MuleCrypto",
+                "MuleMesh", "MuleLink", "MuleRelay", "MuleNode", "MuleStore", "MuleCrypto",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -3,15 +3,21 @@ import MuleWire
 /// A single-line invite code: `mule1` followed by lower-case base32 of
 /// `version(1) || signingKey(32) || agreementKey(32) || name (UTF-8) || checksum(4)`, where the
 /// checksum is BLAKE2b-32bit("mule-invite-v1" || everything before it).
+///
+/// Version 2, written only when the inviter uses relays, replaces the name with
+/// `nameLength(1) || name || relayCount(1) || (relayLength(1) || relay "HOST:PORT")*`.
 public enum Invite {
     public static let prefix = "mule1"
     public static let version: UInt8 = 1
+    public static let versionWithRelays: UInt8 = 2
+    public static let maxRelays = 4
 
     public enum DecodeError: Error, Equatable, Sendable, CustomStringConvertible {
         case notAnInvite
         case badChecksum
         case unknownVersion(UInt8)
         case badName
+        case badRelays
 
         public var description: String {
             switch self {
@@ -19,28 +25,68 @@ public enum Invite {
             case .badChecksum: return "invite code is damaged (checksum mismatch): copy it again"
             case .unknownVersion(let v): return "invite code version \(v) is not supported by this Mule"
             case .badName: return "invite code holds an invalid name"
+            case .badRelays: return "invite code holds an invalid relay list"
             }
         }
     }
 
-    public static func encode(_ id: PublicIdentity) -> String {
-        var body: [UInt8] = [version] + id.signingKey + id.agreementKey + Array(id.name.utf8)
+    public static func encode(_ id: PublicIdentity, relays: [String] = []) -> String {
+        var body: [UInt8]
+        let relays = relays.prefix(maxRelays).filter { !$0.isEmpty && $0.utf8.count <= 64 }
+        if relays.isEmpty {
+            body = [version] + id.signingKey + id.agreementKey + Array(id.name.utf8)
+        } else {
+            body = [versionWithRelays] + id.signingKey + id.agreementKey
+            body.append(UInt8(id.name.utf8.count))
+            body += Array(id.name.utf8)
+            body.append(UInt8(relays.count))
+            for r in relays {
+                body.append(UInt8(r.utf8.count))
+                body += Array(r.utf8)
+            }
+        }
         body += checksum(body)
         return prefix + Base32.encode(body)
     }
 
     public static func decode(_ text: String) throws(DecodeError) -> PublicIdentity {
+        try decodeWithRelays(text).identity
+    }
+
+    /// The identity and the relays (`HOST:PORT`) an invite carries.
+    public static func decodeWithRelays(_ text: String) throws(DecodeError) -> (identity: PublicIdentity, relays: [String]) {
         let trimmed = text.trimmingWhitespace()
         guard trimmed.lowercased().hasPrefix(prefix), let body = Base32.decode(String(trimmed.dropFirst(prefix.count))),
             body.count >= 1 + 64 + 4
         else { throw .notAnInvite }
         let payload = Array(body.dropLast(4))
         guard Sodium.equal(checksum(payload), Array(body.suffix(4))) else { throw .badChecksum }
-        guard payload[0] == version else { throw .unknownVersion(payload[0]) }
-        guard let name = String(validating: payload[65...], as: UTF8.self), !name.isEmpty,
+        guard payload[0] == version || payload[0] == versionWithRelays else { throw .unknownVersion(payload[0]) }
+        var nameBytes = payload[65...]
+        var relays: [String] = []
+        if payload[0] == versionWithRelays {
+            var rest = payload[65...]
+            func take(_ n: Int) throws(DecodeError) -> ArraySlice<UInt8> {
+                guard rest.count >= n else { throw .badRelays }
+                defer { rest = rest.dropFirst(n) }
+                return rest.prefix(n)
+            }
+            nameBytes = try take(Int(try take(1).first!))
+            let count = Int(try take(1).first!)
+            guard count <= maxRelays else { throw .badRelays }
+            for _ in 0..<count {
+                guard let r = String(validating: try take(Int(try take(1).first!)), as: UTF8.self), !r.isEmpty else {
+                    throw .badRelays
+                }
+                relays.append(r)
+            }
+            guard rest.isEmpty else { throw .badRelays }
+        }
+        guard let name = String(validating: nameBytes, as: UTF8.self), !name.isEmpty,
             name.utf8.count <= MessageContent.maxNameBytes
         else { throw .badName }
-        return PublicIdentity(name: name, signingKey: Array(payload[1..<33]), agreementKey: Array(payload[33..<65]))
+        let id = PublicIdentity(name: name, signingKey: Array(payload[1..<33]), agreementKey: Array(payload[33..<65]))
+        return (id, relays)
     }
 
     static func checksum(_ body: [UInt8]) -> [UInt8] {

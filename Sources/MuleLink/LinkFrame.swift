@@ -16,6 +16,20 @@ public enum LinkFrame: Equatable, Sendable {
     case part(Part)
     /// Keeps an idle link alive.
     case ping
+    /// Relay → client, first frame on a relay link: the proof-of-work challenge and limits.
+    case relayWelcome(RelayWelcome)
+    /// Client → relay: a bundle that follows in `part` frames, with its proof-of-work stamp.
+    case deposit(Deposit)
+    /// Relay → client: what became of a deposit.
+    case depositResult(id: [UInt8], result: DepositResult)
+    /// Client → relay: the recipient tags to hand bundles for (replaces the previous set).
+    case subscribe([[UInt8]])
+    /// Client → relay: ack secrets of messages it opened, or ids of receipts it took: delete them.
+    case release([[UInt8]])
+    /// Client → relay: drop hashes of deposited messages whose delivery the client waits for.
+    case watch([[UInt8]])
+    /// Relay → client: ack secrets that recipients revealed for watched drop hashes.
+    case acks([[UInt8]])
 
     public struct Want: Equatable, Sendable {
         public var id: [UInt8]
@@ -23,6 +37,59 @@ public enum LinkFrame: Equatable, Sendable {
         public init(id: [UInt8], offset: UInt32 = 0) {
             self.id = id
             self.offset = offset
+        }
+    }
+
+    public struct RelayWelcome: Equatable, Sendable {
+        public static let version: UInt8 = 1
+        public var version: UInt8 = RelayWelcome.version
+        /// 16 random bytes, new for every link: stamps are bound to it.
+        public var challenge: [UInt8]
+        /// Leading zero bits a stamp needs for a bundle under 1 MiB (see `RelayStamp`).
+        public var bits: UInt8
+        /// The largest bundle the relay accepts.
+        public var maxBundle: UInt32
+        public init(challenge: [UInt8], bits: UInt8, maxBundle: UInt32) {
+            self.challenge = challenge
+            self.bits = bits
+            self.maxBundle = maxBundle
+        }
+    }
+
+    public struct Deposit: Equatable, Sendable {
+        public var id: [UInt8]
+        public var total: UInt32
+        public var nonce: UInt64
+        public init(id: [UInt8], total: UInt32, nonce: UInt64) {
+            self.id = id
+            self.total = total
+            self.nonce = nonce
+        }
+    }
+
+    public enum DepositResult: UInt8, Equatable, Sendable, CustomStringConvertible {
+        /// Written to the relay's store.
+        case stored = 0
+        /// The relay holds it already, or its message was delivered.
+        case known = 1
+        case badStamp = 2
+        case overQuota = 3
+        case tooLarge = 4
+        /// Not a Mule bundle, expired, or not matching its id.
+        case invalid = 5
+        /// Another deposit is still being received on this link.
+        case busy = 6
+
+        public var description: String {
+            switch self {
+            case .stored: return "stored"
+            case .known: return "already held"
+            case .badStamp: return "bad proof-of-work stamp"
+            case .overQuota: return "over quota"
+            case .tooLarge: return "too large"
+            case .invalid: return "invalid bundle"
+            case .busy: return "busy"
+            }
         }
     }
 
@@ -48,9 +115,19 @@ public enum LinkFrame: Equatable, Sendable {
     /// The largest bundle a link carries (a 64 MiB attachment, sealed and padded, fits).
     public static let maxBundle: UInt32 = 80 << 20
     static let idLength = 32
+    static let tagLength = 16
 
     enum Kind: UInt8 {
         case syncStart = 1, sync, offer, want, part, ping
+        case relayWelcome, deposit, depositResult, subscribe, release, watch, acks
+    }
+
+    /// True for the frames only a relay link carries.
+    public var isRelayFrame: Bool {
+        switch self {
+        case .relayWelcome, .deposit, .depositResult, .subscribe, .release, .watch, .acks: return true
+        default: return false
+        }
     }
 
     /// Appends `u32 length ‖ type ‖ payload`.
@@ -81,6 +158,34 @@ public enum LinkFrame: Equatable, Sendable {
             out += p.data
         case .ping:
             out.append(Kind.ping.rawValue)
+        case .relayWelcome(let w):
+            out.append(Kind.relayWelcome.rawValue)
+            out.append(w.version)
+            out += w.challenge
+            out.append(w.bits)
+            LinkFrame.put32(w.maxBundle, &out)
+        case .deposit(let d):
+            out.append(Kind.deposit.rawValue)
+            out += d.id
+            LinkFrame.put32(d.total, &out)
+            LinkFrame.put32(UInt32(d.nonce >> 32), &out)
+            LinkFrame.put32(UInt32(truncatingIfNeeded: d.nonce), &out)
+        case .depositResult(let id, let result):
+            out.append(Kind.depositResult.rawValue)
+            out += id
+            out.append(result.rawValue)
+        case .subscribe(let tags):
+            out.append(Kind.subscribe.rawValue)
+            for t in tags { out += t }
+        case .release(let values):
+            out.append(Kind.release.rawValue)
+            for v in values { out += v }
+        case .watch(let hashes):
+            out.append(Kind.watch.rawValue)
+            for h in hashes { out += h }
+        case .acks(let acks):
+            out.append(Kind.acks.rawValue)
+            for a in acks { out += a }
         }
         let n = UInt32(out.count - start - 4)
         out[start] = UInt8(n >> 24)
@@ -103,11 +208,7 @@ public enum LinkFrame: Equatable, Sendable {
         switch kind {
         case .syncStart: return .syncStart(Array(p))
         case .sync: return .sync(Array(p))
-        case .offer:
-            guard p.count % idLength == 0, p.count / idLength <= maxIDs else {
-                throw .malformedFrame("offer of \(p.count) bytes")
-            }
-            return .offer(stride(from: p.startIndex, to: p.endIndex, by: idLength).map { Array(p[$0..<$0 + idLength]) })
+        case .offer: return .offer(try split(p, idLength, "offer"))
         case .want:
             let w = idLength + 4
             guard p.count % w == 0, p.count / w <= maxIDs else { throw .malformedFrame("want of \(p.count) bytes") }
@@ -128,7 +229,36 @@ public enum LinkFrame: Equatable, Sendable {
         case .ping:
             guard p.isEmpty else { throw .malformedFrame("ping with a payload") }
             return .ping
+        case .relayWelcome:
+            guard p.count == 22 else { throw .malformedFrame("relay welcome of \(p.count) bytes") }
+            let s = p.startIndex
+            var w = RelayWelcome(challenge: Array(p[s + 1..<s + 17]), bits: p[s + 17], maxBundle: get32(p, s + 18))
+            w.version = p[s]
+            guard w.version >= 1 else { throw .malformedFrame("relay welcome version 0") }
+            return .relayWelcome(w)
+        case .deposit:
+            guard p.count == idLength + 12 else { throw .malformedFrame("deposit of \(p.count) bytes") }
+            let s = p.startIndex
+            let nonce = UInt64(get32(p, s + idLength + 4)) << 32 | UInt64(get32(p, s + idLength + 8))
+            let d = Deposit(id: Array(p[s..<s + idLength]), total: get32(p, s + idLength), nonce: nonce)
+            guard d.total > 0, d.total <= maxBundle else { throw .malformedFrame("deposit of a \(d.total)-byte bundle") }
+            return .deposit(d)
+        case .depositResult:
+            guard p.count == idLength + 1, let r = DepositResult(rawValue: p[p.endIndex - 1]) else {
+                throw .malformedFrame("deposit result of \(p.count) bytes")
+            }
+            return .depositResult(id: Array(p.prefix(idLength)), result: r)
+        case .subscribe: return .subscribe(try split(p, tagLength, "subscribe"))
+        case .release: return .release(try split(p, idLength, "release"))
+        case .watch: return .watch(try split(p, idLength, "watch"))
+        case .acks: return .acks(try split(p, idLength, "acks"))
         }
+    }
+
+    /// A payload of `size`-byte values, at most `maxIDs` of them.
+    static func split(_ p: ArraySlice<UInt8>, _ size: Int, _ what: String) throws(LinkError) -> [[UInt8]] {
+        guard p.count % size == 0, p.count / size <= maxIDs else { throw .malformedFrame("\(what) of \(p.count) bytes") }
+        return stride(from: p.startIndex, to: p.endIndex, by: size).map { Array(p[$0..<$0 + size]) }
     }
 
     static func put32(_ v: UInt32, _ out: inout [UInt8]) {

@@ -24,6 +24,12 @@ extension Mesh {
         guard !dialing.contains(key), !stopped else { return }
         dialing.insert(key)
         defer { dialing.remove(key) }
+        var linkConfiguration = linkConfiguration
+        if via == "relay" {
+            // A relay gets a key of its own for every link and never the `--visible-as` announcement.
+            linkConfiguration.staticKey = AgreementKey.generate()
+            linkConfiguration.hello = LinkHello()
+        }
         do {
             let channel = try await ClientBootstrap(group: group)
                 .connectTimeout(.seconds(5))
@@ -58,7 +64,7 @@ extension Mesh {
                 for try await event in inbound {
                     switch event {
                     case .established(let peer):
-                        linkID = attach(peer, channel: channel.channel, via: via)
+                        linkID = attach(peer, channel: channel.channel, via: via, dialed: dialed)
                         if linkID == nil { return }
                     case .frame(let frame):
                         guard let id = linkID else { throw LinkError.unexpected("a frame before the handshake") }
@@ -79,7 +85,7 @@ extension Mesh {
 
     /// Registers an established link, or refuses it if it duplicates one we keep (the pair keeps the
     /// connection dialled by the lower link key) or reaches this node itself.
-    func attach(_ peer: LinkPeer, channel: Channel, via: String) -> Int? {
+    func attach(_ peer: LinkPeer, channel: Channel, via: String, dialed: String?) -> Int? {
         guard !stopped else { return nil }
         if peer.linkKey == linkKey.publicKey {
             logger.debug("dialled ourselves", metadata: ["peer": "\(peer.address)"])
@@ -94,8 +100,11 @@ extension Mesh {
         let id = nextLinkID
         nextLinkID += 1
         let now = node.nowMs
-        let link = Link(id: id, channel: channel, peer: peer, since: now)
+        let relay = via == "relay" ? dialed : nil
+        let link = Link(
+            id: id, channel: channel, peer: peer, since: now, relay: relay, path: Mesh.path(via: via, address: peer.address))
         links[id] = link
+        if let relay { relays[relay, default: RelayState()].linkID = id }
         recent[peer.address] = RunState.Seen(address: peer.address, via: via, lastSeen: now)
         if let v = peer.hello.visible, v.verify(linkKey: peer.linkKey) {
             let pub = v.publicIdentity
@@ -107,13 +116,20 @@ extension Mesh {
         let direction = peer.weInitiated ? "out" : "in"
         logger.info("link up", metadata: ["peer": "\(peer.address)", "direction": "\(direction)"])
         eventSink.yield(.linkUp(address: peer.address, direction: direction))
-        if peer.weInitiated { startSync(link) }
+        if peer.weInitiated && relay == nil { startSync(link) }
         return id
     }
 
     func detach(_ id: Int, reason: String) {
         guard let link = links.removeValue(forKey: id) else { return }
         for (bundle, owner) in inFlight where owner == id { inFlight[bundle] = nil }
+        if let relay = link.relay, relays[relay]?.linkID == id {
+            relays[relay]?.linkID = nil
+            relays[relay]?.welcome = nil
+            relays[relay]?.subscribed = []
+            relays[relay]?.waiting = []
+            relays[relay]?.queue = []
+        }
         recent[link.peer.address]?.lastSeen = node.nowMs
         if let v = link.peer.hello.visible { nearby[Hex.encode(v.signingKey)]?.lastSeen = node.nowMs }
         stateDirty = true
@@ -125,9 +141,12 @@ extension Mesh {
 
     func handle(_ frame: LinkFrame, on id: Int) throws(LinkError) {
         guard let link = links[id] else { return }
+        if let relay = link.relay { return try handleRelay(frame, on: link, relay: relay) }
         switch frame {
         case .ping:
             break
+        case .relayWelcome, .deposit, .depositResult, .subscribe, .release, .watch, .acks:
+            throw .unexpected("a relay frame on a link between nodes")
         case .syncStart(let m):
             guard !link.peer.weInitiated else { throw .unexpected("reconciliation started by the side that was dialled") }
             var r = Reconciler(set: syncSet(), initiator: false)
@@ -325,7 +344,7 @@ extension Mesh {
             instance: configuration.mdns ? instanceName : nil, mdns: mdnsState, updated: node.nowMs)
         s.links = links.values.sorted { $0.id < $1.id }.map { l in
             RunState.Link(
-                address: l.peer.address, direction: l.peer.weInitiated ? "out" : "in", since: l.since,
+                address: l.peer.address, direction: l.relay != nil ? "relay" : l.peer.weInitiated ? "out" : "in", since: l.since,
                 bundlesSent: l.bundlesSent, bundlesReceived: l.bundlesReceived, bytesSent: l.bytesSent,
                 bytesReceived: l.bytesReceived, receiving: receiving(on: l), sending: l.sending,
                 visibleAs: l.peer.hello.visible?.name)

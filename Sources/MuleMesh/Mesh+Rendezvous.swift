@@ -73,7 +73,8 @@ extension Mesh {
     func publishRecords(_ dht: DHTNode, address: PeerAddress) async {
         guard let contacts = try? node.contacts().filter({ $0.state == .contact }) else { return }
         let day = Mesh.today(node.nowMs)
-        let record = RendezvousRecord(addresses: [address.description], relays: [], issuedAt: UInt64(node.nowMs / 1000))
+        let record = RendezvousRecord(
+            addresses: [address.description], relays: (try? node.relays()) ?? [], issuedAt: UInt64(node.nowMs / 1000))
         var stored = 0
         for c in contacts {
             guard let pk = pairKey(c),
@@ -103,6 +104,11 @@ extension Mesh {
                 break
             }
             guard let found else { continue }
+            let named = found.relays.filter { Node.isRelayAddress($0) }
+            if named != c.record.relays {
+                try? node.setContactRelays(c.record.id, named)
+                logger.info("a contact's relays changed", metadata: ["contact": "\(c.name)", "relays": "\(named)"])
+            }
             let addresses = found.addresses.compactMap { PeerAddress(parsing: $0) }
             rendezvous[c.id] = addresses
             for a in addresses {

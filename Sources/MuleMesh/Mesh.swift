@@ -55,6 +55,9 @@ public actor Mesh {
     var dhtState = "off"
     /// Addresses found in contacts' DHT records, by contact id.
     var rendezvous: [String: [PeerAddress]] = [:]
+    /// Relay addresses and the state of their links, and the node's own relays as last read.
+    var relays: [String: RelayState] = [:]
+    var ownRelays: [String] = []
     var tasks: [Task<Void, Never>] = []
     var stopped = false
     var stateDirty = true
@@ -68,6 +71,10 @@ public actor Mesh {
         let channel: Channel
         let peer: LinkPeer
         let since: Int64
+        /// The relay address, for a link to a relay.
+        let relay: String?
+        /// lan, direct or relay: recorded on what arrives on this link.
+        let path: String
         var reconciler: Reconciler?
         var lastSync = ContinuousClock.now
         var lastSent = ContinuousClock.now
@@ -79,11 +86,13 @@ public actor Mesh {
         var bytesReceived: Int64 = 0
         var sending: RunState.Progress?
 
-        init(id: Int, channel: Channel, peer: LinkPeer, since: Int64) {
+        init(id: Int, channel: Channel, peer: LinkPeer, since: Int64, relay: String?, path: String) {
             self.id = id
             self.channel = channel
             self.peer = peer
             self.since = since
+            self.relay = relay
+            self.path = path
         }
     }
 
@@ -192,13 +201,16 @@ public actor Mesh {
     private func tick() async {
         var lastState = ContinuousClock.now
         var lastRedial = ContinuousClock.now
+        var lastRelay = ContinuousClock.now - .seconds(1)
         while !Task.isCancelled && !stopped {
             try? await Task.sleep(for: configuration.pollInterval)
             if stopped { return }
             checkStore()
             let now = ContinuousClock.now
             for link in links.values {
-                if link.peer.weInitiated, link.reconciler == nil, now - link.lastSync >= configuration.syncInterval {
+                if link.relay == nil, link.peer.weInitiated, link.reconciler == nil,
+                    now - link.lastSync >= configuration.syncInterval
+                {
                     startSync(link)
                 }
                 if now - link.lastSent >= configuration.pingInterval {
@@ -208,6 +220,10 @@ public actor Mesh {
             if now - lastRedial >= .seconds(3) {
                 lastRedial = now
                 redialDiscovered()
+            }
+            if now - lastRelay >= .seconds(1) {
+                lastRelay = now
+                relayTick()
             }
             if now - lastState >= .seconds(1) {
                 lastState = now
@@ -260,7 +276,7 @@ public actor Mesh {
                 cursor = last.row
                 let pushed = Set(push.map(\.id))
                 let offered = rows.map(\.id).filter { !pushed.contains($0) }
-                for link in links.values {
+                for link in links.values where link.relay == nil {
                     for b in push {
                         link.channel.write(
                             LinkFrame.part(.init(id: b.id, total: UInt32(b.data.count), offset: 0, data: b.data)),
@@ -372,11 +388,13 @@ public actor Mesh {
         var bundles = 0
         var messages = 0
         for (linkID, raws) in byLink {
-            let source = links[linkID].map { "link \($0.peer.address)" } ?? "link"
+            let link = links[linkID]
+            let source = link.map { "link \($0.peer.address)" } ?? "link"
             do {
-                let r = try node.receive(raws, from: source, tags: &tagCache)
+                let r = try node.receive(raws, from: source, path: link?.path ?? "lan", tags: &tagCache)
                 bundles += r.imported
                 messages += r.delivered
+                if let link, link.relay != nil, !r.releases.isEmpty { releaseAtRelay(r.releases, on: link) }
                 for p in r.problems {
                     logger.notice("rejected a bundle", metadata: ["source": "\(source)", "reason": "\(p.reason)"])
                 }

@@ -61,6 +61,9 @@ public struct MeshConfiguration: Sendable {
     /// How often contacts' records are looked up, and how often the own records are put again.
     public var rendezvousInterval: Swift.Duration = .seconds(60)
     public var republishInterval: Swift.Duration = .seconds(600)
+    /// An own message not delivered after this long goes to the relays (the node's own, and those
+    /// the recipient named). Relays come from the profile (`mule relay add`).
+    public var relayWindow: Swift.Duration = .seconds(30)
 
     public init() {}
 }

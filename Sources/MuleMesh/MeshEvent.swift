@@ -7,6 +7,8 @@ public enum MeshEvent: Sendable {
     case progress(address: String, receiving: Bool, bytes: Int64, total: Int64)
     case received(bundles: Int, messages: Int)
     case discoveryOff(String)
+    /// Own bundles a relay stored (the recipient was not reached within the relay window).
+    case deposited(relay: String, bundles: Int)
 }
 
 public enum MeshError: Error, Sendable, CustomStringConvertible {

@@ -1,5 +1,5 @@
 /// What `mule import` did, in the counts the CLI prints and one line per problem.
-public struct ImportReport: Sendable, Equatable {
+public struct ImportReport: Sendable {
     /// New bundles accepted: delivered here, carried for others, or discarded from a blocked sender.
     public var imported = 0
     /// Messages and receipts addressed to this node.
@@ -15,6 +15,9 @@ public struct ImportReport: Sendable, Equatable {
     public var receiptsApplied = 0
     /// Carried bundles dropped because a receipt showed they had arrived.
     public var dropped = 0
+    /// Proofs that bundles addressed here arrived, for a relay to delete its copies: the ack secret
+    /// of each message opened (new or not), the id of each receipt. Not compared by `==`.
+    public var releases: [[UInt8]] = []
 
     public init() {}
 }

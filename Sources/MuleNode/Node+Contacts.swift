@@ -21,9 +21,20 @@ extension Node {
     /// Adds a contact from an invite code. An existing request from the same key becomes a contact.
     @discardableResult
     public func addContact(invite code: String, name: String? = nil) throws(NodeError) -> Contact {
-        let who: PublicIdentity
-        do { who = try Invite.decode(code) } catch { throw .invite(error) }
-        return try addContact(who, name: name)
+        let decoded: (identity: PublicIdentity, relays: [String])
+        do { decoded = try Invite.decodeWithRelays(code) } catch { throw .invite(error) }
+        var c = try addContact(decoded.identity, name: name)
+        if !decoded.relays.isEmpty {
+            let relays = decoded.relays.filter { Node.isRelayAddress($0) }
+            try setContactRelays(c.record.id, relays)
+            c.record.relays = relays
+        }
+        return c
+    }
+
+    /// Records the relays a contact fetches from (from its invite or its DHT record).
+    public func setContactRelays(_ id: Int64, _ relays: [String]) throws(NodeError) {
+        try write { tx in try tx.setContactRelays(id: id, Array(relays.prefix(Invite.maxRelays))) }
     }
 
     /// Adds a contact whose keys came by another way than an invite (a node announcing itself on the LAN).
@@ -97,3 +108,22 @@ extension Node {
 
 /// The invite code of a public identity.
 public func inviteCode(_ id: PublicIdentity) -> String { Invite.encode(id) }
+
+extension Node {
+    /// Every recipient tag under which bundles for this node may travel on `days`: the intro tag
+    /// and, per contact that is not blocked, the pair tag addressed here. What a relay is asked for.
+    public func incomingTags(days: ClosedRange<UInt32>) throws(NodeError) -> [[UInt8]] {
+        let contacts = try read { tx in try tx.contacts() }.filter { $0.state != .blocked }
+        let keys = contacts.compactMap {
+            try? RecipientTags.pairKey(me: identity, peerSigningKey: $0.signingKey, peerAgreementKey: $0.agreementKey)
+        }
+        var tags: [[UInt8]] = []
+        for day in days {
+            tags.append(RecipientTags.intro(recipientAgreementKey: identity.agreement.publicKey, day: day))
+            for k in keys {
+                tags.append(RecipientTags.pair(pairKey: k, recipientSigningKey: identity.signing.publicKey, day: day))
+            }
+        }
+        return tags
+    }
+}

@@ -54,7 +54,7 @@ extension Node {
             case .bundle(let b, let range): items.append((i + 1, .decoded(b, Array(bytes[range]))))
             }
         }
-        try ingest(items, source: path, tags: &tags, into: &report)
+        try ingest(items, source: path, path: "file", tags: &tags, into: &report)
     }
 
     /// Bundles as a file or a link delivered them: decoded, or damaged with a reason.
@@ -65,7 +65,10 @@ extension Node {
 
     /// Receives bundles from a link: each is checked exactly as an imported one, and the batch is
     /// applied in one transaction. `tags` may be kept between batches while the contacts stay the same.
-    public func receive(_ raws: [[UInt8]], from source: String, tags: inout TagCache) throws(NodeError) -> ImportReport {
+    /// `path` (lan, direct, relay) is recorded on the messages and receipts that arrive.
+    public func receive(
+        _ raws: [[UInt8]], from source: String, path: String, tags: inout TagCache
+    ) throws(NodeError) -> ImportReport {
         var report = ImportReport()
         let contactsVersion = try read { tx in try tx.contactsVersion() }
         if tags.directory == nil || tags.contactsVersion != contactsVersion {
@@ -79,19 +82,20 @@ extension Node {
                 items.append((i + 1, .damaged(error.description)))
             }
         }
-        try ingest(items, source: source, tags: &tags.directory!, into: &report)
+        try ingest(items, source: source, path: path, tags: &tags.directory!, into: &report)
         return report
     }
 
     func ingest(
-        _ items: [(index: Int, entry: Incoming)], source path: String, tags: inout TagDirectory,
+        _ items: [(index: Int, entry: Incoming)], source: String, path: String, tags: inout TagDirectory,
         into report: inout ImportReport
     ) throws(NodeError) {
         func reject(_ index: Int?, _ reason: String) {
             report.rejected += 1
-            report.problems.append(ImportProblem(file: path, bundle: index, reason: reason))
+            report.problems.append(ImportProblem(file: source, bundle: index, reason: reason))
             logger.info(
-                "rejected", metadata: ["source": "\(path)", "bundle": "\(index.map(String.init) ?? "-")", "reason": "\(reason)"])
+                "rejected",
+                metadata: ["source": "\(source)", "bundle": "\(index.map(String.init) ?? "-")", "reason": "\(reason)"])
         }
         let now = clock()
         let checkStart = DispatchTime.now().uptimeNanoseconds
@@ -124,6 +128,13 @@ extension Node {
                     }
                 }
                 candidates.append(c)
+                if c.forMe {
+                    if let content = c.opened {
+                        report.releases.append(content.ackSecret)
+                    } else if case .receipt = mb.envelope {
+                        report.releases.append(c.id)
+                    }
+                }
             }
         }
         let quota = try quota()
@@ -133,7 +144,7 @@ extension Node {
             var d = ImportReport()
             var acksBySender: [Int64: [[UInt8]]] = [:]
             for c in candidates {
-                try apply(c, tx: tx, now: now, files: files, report: &d, acks: &acksBySender)
+                try apply(c, tx: tx, now: now, files: files, path: path, report: &d, acks: &acksBySender)
             }
             for (contactId, acks) in acksBySender {
                 try queueReceipt(acks: acks, to: contactId, tx: tx, now: now)
@@ -146,7 +157,7 @@ extension Node {
         logger.debug(
             "imported",
             metadata: [
-                "source": "\(path)", "bundles": "\(items.count)", "checkMs": "\((applyStart - checkStart) / 1_000_000)",
+                "source": "\(source)", "bundles": "\(items.count)", "checkMs": "\((applyStart - checkStart) / 1_000_000)",
                 "storeMs": "\((end - applyStart) / 1_000_000)",
             ])
         report.imported += delta.imported
@@ -158,7 +169,7 @@ extension Node {
     }
 
     private func apply(
-        _ c: Candidate, tx: StoreTransaction, now: Int64, files: String, report d: inout ImportReport,
+        _ c: Candidate, tx: StoreTransaction, now: Int64, files: String, path: String, report d: inout ImportReport,
         acks: inout [Int64: [[UInt8]]]
     ) throws {
         let expiresAt = Int64(c.bundle.expiresAtUnixMs)
@@ -179,7 +190,7 @@ extension Node {
             }
             d.imported += 1
             d.carried += 1
-            if case .receipt(let r) = c.bundle.envelope { try applyReceipt(r, tx: tx, now: now, report: &d) }
+            if case .receipt(let r) = c.bundle.envelope { try applyReceipt(r, tx: tx, now: now, path: path, report: &d) }
             return
         }
         guard try !tx.isKnown(id: c.id, dropHash: dropHash) else {
@@ -190,7 +201,7 @@ extension Node {
         let markExpiry = now + Int64(MuleBundle.maxLifetimeMs)
         switch c.bundle.envelope {
         case .receipt(let r):
-            try applyReceipt(r, tx: tx, now: now, report: &d)
+            try applyReceipt(r, tx: tx, now: now, path: path, report: &d)
             d.imported += 1
             d.delivered += 1
             try tx.markSeen(id: c.id, expiresAt: expiresAt)
@@ -220,7 +231,7 @@ extension Node {
             var record = MessageRecord(
                 id: id, contactId: sender.id, direction: .incoming, body: nil, fileName: nil, filePath: nil,
                 fileSize: nil, status: .received, sentAt: Int64(clamping: content.sentAt), receivedAt: now,
-                deliveredAt: nil, dropHash: env.dropHash)
+                deliveredAt: nil, dropHash: env.dropHash, path: path)
             switch content.body {
             case .text(let t): record.body = t
             case .file(let name, let data):
@@ -234,12 +245,29 @@ extension Node {
     }
 
     /// Drops the bundles a receipt proves delivered and marks this node's own messages delivered.
-    private func applyReceipt(_ r: ReceiptEnvelope, tx: StoreTransaction, now: Int64, report d: inout ImportReport) throws {
+    private func applyReceipt(
+        _ r: ReceiptEnvelope, tx: StoreTransaction, now: Int64, path: String, report d: inout ImportReport
+    ) throws {
+        try applyAcks(r.acks, tx: tx, now: now, path: path, report: &d)
+    }
+
+    func applyAcks(_ acks: [[UInt8]], tx: StoreTransaction, now: Int64, path: String, report d: inout ImportReport) throws {
         let markExpiry = now + Int64(MuleBundle.maxLifetimeMs)
-        for ack in r.acks {
+        for ack in acks {
             let h = Sealer.dropHash(ackSecret: ack)
             d.dropped += try tx.markDelivered(dropHash: h, expiresAt: markExpiry)
-            if try tx.markMessageDelivered(dropHash: h, at: now) { d.receiptsApplied += 1 }
+            if try tx.markMessageDelivered(dropHash: h, at: now, path: path) { d.receiptsApplied += 1 }
+        }
+    }
+
+    /// Applies ack secrets learnt outside a receipt bundle (a relay saw the recipient reveal them):
+    /// each marks the message with its drop hash delivered and drops carried copies.
+    public func applyAcks(_ acks: [[UInt8]], path: String) throws(NodeError) -> ImportReport {
+        let now = clock()
+        return try write { tx in
+            var d = ImportReport()
+            try applyAcks(acks, tx: tx, now: now, path: path, report: &d)
+            return d
         }
     }
 

@@ -45,7 +45,8 @@ public final class Node {
     public var identity: Identity { profile.identity }
     /// The node's clock, Unix ms.
     public var nowMs: Int64 { clock() }
-    public var invite: String { Invite.encode(identity.publicIdentity) }
+    /// This node's invite code; it names the relays the node fetches from, if any.
+    public var invite: String { Invite.encode(identity.publicIdentity, relays: (try? relays()) ?? []) }
 
     func write<T>(_ body: (StoreTransaction) throws -> T) throws(NodeError) -> T {
         do { return try store.write(body) } catch { throw .store(error) }
@@ -67,6 +68,44 @@ public final class Node {
             try tx.setSetting("quota", String(bytes))
             _ = try tx.evict(toFit: bytes)
         }
+    }
+
+    // MARK: Relays
+
+    /// The relays this node fetches from and deposits at (`mule relay add`), `HOST:PORT` each.
+    public func relays() throws(NodeError) -> [String] {
+        try read { tx in try tx.setting("relays") }.map { $0.split(separator: "\n").map(String.init) } ?? []
+    }
+
+    /// True for `HOST:PORT` with a port in 1…65535 and a host without spaces or slashes.
+    public static func isRelayAddress(_ text: String) -> Bool {
+        guard text.utf8.count <= 64, let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
+            (1...65535).contains(port)
+        else { return false }
+        let host = text[..<colon]
+        return !host.isEmpty && !host.contains(" ") && !host.contains("/")
+    }
+
+    @discardableResult
+    public func addRelay(_ address: String) throws(NodeError) -> [String] {
+        guard Node.isRelayAddress(address) else { throw .invalidArgument("'\(address)' is not HOST:PORT") }
+        var list = try relays()
+        guard !list.contains(address) else { return list }
+        guard list.count < Invite.maxRelays else {
+            throw .invalidArgument("at most \(Invite.maxRelays) relays; remove one first")
+        }
+        list.append(address)
+        try write { tx in try tx.setSetting("relays", list.joined(separator: "\n")) }
+        return list
+    }
+
+    @discardableResult
+    public func removeRelay(_ address: String) throws(NodeError) -> [String] {
+        var list = try relays()
+        guard let i = list.firstIndex(of: address) else { throw .invalidArgument("'\(address)' is not one of your relays") }
+        list.remove(at: i)
+        try write { tx in try tx.setSetting("relays", list.joined(separator: "\n")) }
+        return list
     }
 
     // MARK: Status

@@ -37,6 +37,8 @@ public struct ContactRecord: Sendable, Equatable {
     /// True once anything from this contact arrived: from then on messages use the pair tag.
     public var heardFrom: Bool
     public var addedAt: Int64
+    /// Relays this contact fetches from (`HOST:PORT`), from its invite or its DHT record.
+    public var relays: [String] = []
 }
 
 public struct MessageRecord: Sendable, Equatable {
@@ -55,11 +57,15 @@ public struct MessageRecord: Sendable, Equatable {
     public var receivedAt: Int64?
     public var deliveredAt: Int64?
     public var dropHash: [UInt8]
+    /// How the message (incoming) or its receipt (outgoing) arrived: lan, direct, relay or file.
+    public var path: String?
 
     public init(
         id: String, contactId: Int64, direction: Direction, body: String?, fileName: String?, filePath: String?,
-        fileSize: Int64?, status: Status, sentAt: Int64, receivedAt: Int64?, deliveredAt: Int64?, dropHash: [UInt8]
+        fileSize: Int64?, status: Status, sentAt: Int64, receivedAt: Int64?, deliveredAt: Int64?, dropHash: [UInt8],
+        path: String? = nil
     ) {
+        self.path = path
         self.id = id
         self.contactId = contactId
         self.direction = direction

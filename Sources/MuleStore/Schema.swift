@@ -81,6 +81,21 @@ enum Schema {
                     CREATE INDEX bundle_eviction ON bundle(own, expiresAt, receivedAt);
                     """)
         }
+        // Issue 4: how each message travelled, the relays contacts fetch from, and which own
+        // bundles a relay holds already (so a restart does not deposit them again).
+        m.registerMigration("v3-relays") { db in
+            try db.execute(
+                sql: """
+                    ALTER TABLE message ADD COLUMN path TEXT;     -- lan | direct | relay | file
+                    ALTER TABLE contact ADD COLUMN relays TEXT NOT NULL DEFAULT '';  -- HOST:PORT per line
+                    CREATE TABLE deposit (
+                        relay TEXT NOT NULL,            -- HOST:PORT
+                        id BLOB NOT NULL,               -- an own bundle the relay confirmed it stored
+                        at INTEGER NOT NULL,
+                        PRIMARY KEY (relay, id)
+                    ) WITHOUT ROWID;
+                    """)
+        }
         return m
     }
 }

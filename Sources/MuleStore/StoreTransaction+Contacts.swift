@@ -27,6 +27,11 @@ extension StoreTransaction {
             heardFrom: false, addedAt: now)
     }
 
+    /// Replaces the relays a contact said it fetches from.
+    public func setContactRelays(id: Int64, _ relays: [String]) throws {
+        try db.execute(sql: "UPDATE contact SET relays = ? WHERE id = ?", arguments: [relays.joined(separator: "\n"), id])
+    }
+
     public func setContactState(id: Int64, _ state: ContactRecord.State) throws {
         try db.execute(sql: "UPDATE contact SET state = ? WHERE id = ?", arguments: [state.rawValue, id])
     }
@@ -56,7 +61,8 @@ extension ContactRecord {
         self.init(
             id: row["id"], signingKey: row.bytes("signingKey"), agreementKey: row.bytes("agreementKey"),
             name: row["name"], state: State(rawValue: row["state"]) ?? .request, heardFrom: row["heardFrom"],
-            addedAt: row["addedAt"])
+            addedAt: row["addedAt"],
+            relays: (row["relays"] as String? ?? "").split(separator: "\n").map(String.init))
     }
 }
 

@@ -6,12 +6,12 @@ extension StoreTransaction {
         try db.cachedStatement(
             sql: """
                 INSERT INTO message(id, contactId, direction, body, fileName, filePath, fileSize, status, sentAt,
-                                    receivedAt, deliveredAt, dropHash)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                    receivedAt, deliveredAt, dropHash, path)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """
         ).execute(arguments: [
             m.id, m.contactId, m.direction.rawValue, m.body, m.fileName, m.filePath, m.fileSize, m.status.rawValue,
-            m.sentAt, m.receivedAt, m.deliveredAt, m.dropHash.data,
+            m.sentAt, m.receivedAt, m.deliveredAt, m.dropHash.data, m.path,
         ])
     }
 
@@ -32,13 +32,13 @@ extension StoreTransaction {
 
     /// Marks an outgoing message delivered. Returns true if it was this node's and not yet delivered.
     @discardableResult
-    public func markMessageDelivered(dropHash: [UInt8], at time: Int64) throws -> Bool {
+    public func markMessageDelivered(dropHash: [UInt8], at time: Int64, path: String? = nil) throws -> Bool {
         try db.cachedStatement(
             sql: """
-                UPDATE message SET status = 'delivered', deliveredAt = ?
+                UPDATE message SET status = 'delivered', deliveredAt = ?, path = ?
                 WHERE dropHash = ? AND direction = 'out' AND status != 'delivered'
                 """
-        ).execute(arguments: [time, dropHash.data])
+        ).execute(arguments: [time, path, dropHash.data])
         return db.changesCount > 0
     }
 
@@ -56,7 +56,7 @@ extension MessageRecord {
             id: row["id"], contactId: row["contactId"], direction: Direction(rawValue: row["direction"]) ?? .incoming,
             body: row["body"], fileName: row["fileName"], filePath: row["filePath"], fileSize: row["fileSize"],
             status: Status(rawValue: row["status"]) ?? .queued, sentAt: row["sentAt"], receivedAt: row["receivedAt"],
-            deliveredAt: row["deliveredAt"], dropHash: row.bytes("dropHash"))
+            deliveredAt: row["deliveredAt"], dropHash: row.bytes("dropHash"), path: row["path"])
     }
 }
 
@@ -68,5 +68,56 @@ extension StoreTransaction {
             sql: "UPDATE message SET status = 'sent' WHERE dropHash = ? AND direction = 'out' AND status = 'queued'"
         ).execute(arguments: [dropHash.data])
         return db.changesCount > 0
+    }
+}
+
+/// An own message bundle that has not been delivered yet: a candidate for a relay.
+public struct PendingDeposit: Sendable, Equatable {
+    public var id: [UInt8]
+    public var contactId: Int64
+    public var dropHash: [UInt8]
+    public var size: Int
+}
+
+extension StoreTransaction {
+    /// Own message bundles whose message is not delivered, queued at or before `cutoff` (Unix ms).
+    public func undeliveredOwnBundles(queuedBefore cutoff: Int64, limit: Int = 1000) throws -> [PendingDeposit] {
+        try Row.fetchAll(
+            db,
+            sql: """
+                SELECT b.id, b.dropHash, b.size, m.contactId FROM bundle b JOIN message m ON m.dropHash = b.dropHash
+                WHERE b.own = 1 AND b.kind = 0 AND m.direction = 'out' AND m.status != 'delivered' AND b.receivedAt <= ?
+                ORDER BY b.seq LIMIT ?
+                """, arguments: [cutoff, limit]
+        ).map { PendingDeposit(id: $0.bytes("id"), contactId: $0["contactId"], dropHash: $0.bytes("dropHash"), size: $0["size"]) }
+    }
+
+    /// Which of `ids` were stored at `relay` already.
+    public func deposited(at relay: String, ids: [[UInt8]]) throws -> Set<[UInt8]> {
+        var out = Set<[UInt8]>()
+        let s = try db.cachedStatement(sql: "SELECT 1 FROM deposit WHERE relay = ? AND id = ?")
+        for id in ids where try Int.fetchOne(s, arguments: [relay, id.data]) != nil { out.insert(id) }
+        return out
+    }
+
+    public func markDeposited(at relay: String, id: [UInt8], now: Int64) throws {
+        try db.execute(
+            sql: "INSERT OR IGNORE INTO deposit(relay, id, at) VALUES (?, ?, ?)", arguments: [relay, id.data, now])
+    }
+
+    /// Drop hashes of own messages stored at a relay and not delivered yet.
+    public func watchedDropHashes(at relay: String) throws -> [[UInt8]] {
+        try Data.fetchAll(
+            db,
+            sql: """
+                SELECT b.dropHash FROM deposit d JOIN bundle b ON b.id = d.id JOIN message m ON m.dropHash = b.dropHash
+                WHERE d.relay = ? AND m.status != 'delivered'
+                """, arguments: [relay]
+        ).map { [UInt8]($0) }
+    }
+
+    /// Forgets deposits of bundles this node no longer holds.
+    public func pruneDeposits() throws {
+        try db.execute(sql: "DELETE FROM deposit WHERE id NOT IN (SELECT id FROM bundle)")
     }
 }

@@ -54,6 +54,8 @@ struct Messages: ParsableCommand {
         var sentAt: String
         var receivedAt: String?
         var deliveredAt: String?
+        /// How it travelled: lan, direct, relay or file (for an outgoing message, how its receipt came).
+        var via: String?
     }
 
     func run() throws {
@@ -68,7 +70,8 @@ struct Messages: ParsableCommand {
                             request: m.contact.state == .request, direction: m.record.direction.rawValue,
                             text: m.record.body, file: m.record.fileName, path: m.record.filePath,
                             size: m.record.fileSize, status: m.record.status.rawValue, sentAt: Output.iso(m.record.sentAt),
-                            receivedAt: m.record.receivedAt.map(Output.iso), deliveredAt: m.record.deliveredAt.map(Output.iso))
+                            receivedAt: m.record.receivedAt.map(Output.iso), deliveredAt: m.record.deliveredAt.map(Output.iso),
+                            via: m.record.path)
                     })
                 return
             }
@@ -86,7 +89,8 @@ struct Messages: ParsableCommand {
                     what = "[file \(f), \(ByteCount.format(m.record.fileSize ?? 0))]"
                     if m.record.direction == .incoming, let p = m.record.filePath { what += " saved to \(p)" }
                 }
-                print("\(Output.date(m.record.sentAt))  \(arrow) \(what)  (\(m.record.status.rawValue))")
+                let via = m.record.path.map { ", \($0)" } ?? ""
+                print("\(Output.date(m.record.sentAt))  \(arrow) \(what)  (\(m.record.status.rawValue)\(via))")
             }
         }
     }

@@ -26,6 +26,10 @@ struct NodeOptions: ParsableArguments {
     var dhtListen: String?
     @Option(help: "The address contacts should dial, HOST:PORT (default: what DHT nodes see, with the listen port).")
     var announce: String?
+    @Option(
+        name: .customLong("relay-after"),
+        help: "Hand an undelivered message to the relays after this many seconds (default 30; relays: 'mule relay add').")
+    var relayAfter: Int?
 
     func dhtConfiguration() throws(NodeError) -> DHTConfiguration? {
         var c: DHTConfiguration
@@ -74,6 +78,10 @@ struct NodeOptions: ParsableArguments {
         }
         if let v = visibleAs { c.visibleAs = try Profile.validateName(v) }
         c.dht = try dhtConfiguration()
+        if let relayAfter {
+            guard relayAfter >= 0 else { throw .invalidArgument("--relay-after wants a number of seconds") }
+            c.relayWindow = .seconds(relayAfter)
+        }
         if let announce {
             guard let a = PeerAddress(parsing: announce), a.port > 0 else {
                 throw .invalidArgument("--announce wants HOST:PORT, not '\(announce)'")
@@ -126,6 +134,7 @@ struct RunningNode {
             case .linkUp(let a, let d): if !quiet { line("mule: link up with \(a) (\(d))") }
             case .linkDown(let a, let r): if !quiet { line("mule: link down with \(a): \(r)") }
             case .received: break
+            case .deposited(let r, let n): if !quiet { line("mule: \(n) bundle(s) left with relay \(r)") }
             case .progress(let a, let receiving, let bytes, let total):
                 guard total >= 1 << 20 else { continue }
                 let verb = receiving ? "receiving from" : "sending to"

@@ -1,0 +1,241 @@
+import Foundation
+import MuleCrypto
+import MuleLink
+import MuleNode
+import MuleStore
+import MuleWire
+import NIOCore
+
+/// The relay client: links to relays (`mule relay add`, and the relays contacts named), a
+/// subscription to this node's own tags at its own relays, and the fallback policy: an own
+/// message not delivered within `relayWindow` is deposited, stamped, at the recipient's relays
+/// and this node's own. Docs/PROTOCOL.md §11 has the frames.
+extension Mesh {
+    /// What the node knows about one relay address.
+    struct RelayState {
+        var linkID: Int?
+        var welcome: LinkFrame.RelayWelcome?
+        var subscribed: [[UInt8]] = []
+        /// Deposits queued or sent on the current link, waiting for their result.
+        var waiting: Set<[UInt8]> = []
+        var queue: [[UInt8]] = []
+        var pumping = false
+        var lastDial: ContinuousClock.Instant?
+    }
+
+    /// The days whose tags a node asks its relays for: a week back (what a relay keeps) and tomorrow.
+    func subscriptionDays() -> ClosedRange<UInt32> {
+        let today = Mesh.today(node.nowMs)
+        return (today - 7)...(today + 1)
+    }
+
+    /// Runs once a second: keeps the own relays linked and subscribed, and deposits what waited too long.
+    func relayTick() {
+        let own: [String]
+        do { own = try node.relays() } catch { return }
+        ownRelays = own
+        var wanted = Set(own)
+        var plan: [String: [[UInt8]]] = [:]
+        let cutoff = node.nowMs - Int64(configuration.relayWindow / .milliseconds(1))
+        do {
+            let (pending, contacts) = try node.store.read { tx in
+                (try tx.undeliveredOwnBundles(queuedBefore: cutoff), try tx.contacts())
+            }
+            if !pending.isEmpty {
+                let relaysOf = Dictionary(uniqueKeysWithValues: contacts.map { ($0.id, $0.relays) })
+                for p in pending {
+                    for r in Set(own + (relaysOf[p.contactId] ?? [])) { plan[r, default: []].append(p.id) }
+                }
+            }
+            for (relay, ids) in plan {
+                let done = try node.store.read { tx in try tx.deposited(at: relay, ids: ids) }
+                let left = ids.filter { !done.contains($0) }
+                if left.isEmpty { plan[relay] = nil } else { plan[relay] = left }
+            }
+        } catch {
+            logger.warning("cannot plan relay deposits", metadata: ["reason": "\(error)"])
+        }
+        wanted.formUnion(plan.keys)
+        for relay in wanted {
+            var state = relays[relay] ?? RelayState()
+            if state.linkID == nil {
+                // Redial a relay at most every 5 s.
+                if state.lastDial.map({ ContinuousClock.now - $0 >= .seconds(5) }) ?? true,
+                    let address = PeerAddress(parsing: relay), !dialing.contains(relay)
+                {
+                    state.lastDial = .now
+                    Task { await self.dial(address, via: "relay") }
+                }
+                relays[relay] = state
+                continue
+            }
+            relays[relay] = state
+            guard let id = state.linkID, let link = links[id], state.welcome != nil else { continue }
+            if own.contains(relay) { subscribe(relay, link) }
+            if let ids = plan[relay] { queueDeposits(ids, at: relay) }
+        }
+        // Links to relays nobody needs any more close themselves when idle; own relays that were
+        // removed are closed now.
+        for (relay, state) in relays where !wanted.contains(relay) && state.welcome != nil {
+            if let id = state.linkID, let link = links[id], link.queue.isEmpty, state.waiting.isEmpty {
+                link.channel.close(promise: nil)
+            }
+        }
+    }
+
+    /// Sends this node's tags to an own relay when they changed (a new day, a new contact).
+    func subscribe(_ relay: String, _ link: Link) {
+        guard let tags = try? node.incomingTags(days: subscriptionDays()) else { return }
+        let capped = Array(tags.prefix(LinkFrame.maxIDs))
+        guard relays[relay]?.subscribed != capped else { return }
+        relays[relay]?.subscribed = capped
+        send(.subscribe(capped), on: link)
+        logger.debug("subscribed at a relay", metadata: ["relay": "\(relay)", "tags": "\(capped.count)"])
+    }
+
+    func queueDeposits(_ ids: [[UInt8]], at relay: String) {
+        guard var state = relays[relay] else { return }
+        let fresh = ids.filter { !state.waiting.contains($0) }
+        guard !fresh.isEmpty else { return }
+        state.waiting.formUnion(fresh)
+        state.queue += fresh
+        let start = !state.pumping
+        state.pumping = true
+        relays[relay] = state
+        if start { Task { await self.depositPump(relay) } }
+    }
+
+    /// Deposits queued bundles one after another on the relay's link: a stamp is found off the
+    /// actor, then the header and the parts go out; the relay answers each with a result.
+    func depositPump(_ relay: String) async {
+        while let state = relays[relay], let id = state.queue.first, let linkID = state.linkID, let link = links[linkID],
+            let welcome = state.welcome
+        {
+            relays[relay]?.queue.removeFirst()
+            guard let b = try? node.store.read({ tx in try tx.bundle(id: id) }) else {
+                relays[relay]?.waiting.remove(id)
+                continue
+            }
+            let total = UInt32(b.data.count)
+            guard total <= welcome.maxBundle else {
+                logger.notice("a bundle is too large for a relay", metadata: ["relay": "\(relay)", "bytes": "\(total)"])
+                relays[relay]?.waiting.remove(id)
+                continue
+            }
+            let bits = RelayStamp.bits(base: welcome.bits, total: total)
+            let challenge = welcome.challenge
+            let nonce = await Task.detached { RelayStamp.solve(challenge: challenge, id: id, total: total, bits: bits) }.value
+            guard links[linkID] != nil else { break }
+            link.channel.write(LinkFrame.deposit(.init(id: id, total: total, nonce: nonce)), promise: nil)
+            var offset = 0
+            var last: EventLoopFuture<Void>?
+            repeat {
+                let end = min(offset + LinkFrame.maxPartData, b.data.count)
+                last = link.channel.write(
+                    LinkFrame.part(.init(id: id, total: total, offset: UInt32(offset), data: Array(b.data[offset..<end]))))
+                offset = end
+            } while offset < b.data.count
+            link.channel.flush()
+            link.lastSent = .now
+            link.bundlesSent += 1
+            link.bytesSent += Int64(total)
+            do { try await last?.get() } catch { break }
+        }
+        relays[relay]?.pumping = false
+    }
+
+    /// A frame on a relay link.
+    func handleRelay(_ frame: LinkFrame, on link: Link, relay: String) throws(LinkError) {
+        switch frame {
+        case .ping:
+            break
+        case .relayWelcome(let w):
+            guard relays[relay]?.welcome == nil else { throw .unexpected("a second relay welcome") }
+            guard w.bits <= RelayStamp.maxBits else { throw .unexpected("a relay asking for \(w.bits)-bit stamps") }
+            relays[relay]?.welcome = w
+            logger.info("relay link up", metadata: ["relay": "\(relay)", "stampBits": "\(w.bits)"])
+            let watched = (try? node.store.read { tx in try tx.watchedDropHashes(at: relay) }) ?? []
+            for chunk in stride(from: 0, to: watched.count, by: LinkFrame.maxIDs) {
+                send(.watch(Array(watched[chunk..<min(chunk + LinkFrame.maxIDs, watched.count)])), on: link)
+            }
+            relayTick()
+        case .depositResult(let id, let result):
+            relays[relay]?.waiting.remove(id)
+            switch result {
+            case .stored, .known:
+                do {
+                    let b = try node.store.write { tx -> StoredBundle? in
+                        try tx.markDeposited(at: relay, id: id, now: node.nowMs)
+                        return try tx.bundle(id: id)
+                    }
+                    if let h = b?.dropHash { send(.watch([h]), on: link) }
+                } catch {
+                    logger.warning("cannot record a deposit", metadata: ["reason": "\(error)"])
+                }
+                if result == .stored {
+                    logger.info("deposited a bundle at a relay", metadata: ["relay": "\(relay)"])
+                    eventSink.yield(.deposited(relay: relay, bundles: 1))
+                }
+            default:
+                logger.notice("a relay refused a deposit", metadata: ["relay": "\(relay)", "reason": "\(result)"])
+            }
+        case .offer(let ids):
+            // A relay offers only bundles under this node's tags: take them all, known ones too,
+            // so their release proves them delivered and the relay can delete its copy.
+            var wants: [LinkFrame.Want] = []
+            for id in ids where inFlight[id] == nil || links[inFlight[id]!] == nil {
+                inFlight[id] = link.id
+                wants.append(LinkFrame.Want(id: id, offset: UInt32(partials[id]?.bytes.count ?? 0)))
+            }
+            if !wants.isEmpty { send(.want(wants), on: link) }
+        case .part(let p):
+            try receive(p, on: link)
+        case .acks(let acks):
+            do {
+                let r = try node.applyAcks(acks, path: "relay")
+                if r.receiptsApplied > 0 {
+                    logger.info(
+                        "a relay saw messages delivered", metadata: ["relay": "\(relay)", "messages": "\(r.receiptsApplied)"])
+                    eventSink.yield(.received(bundles: 0, messages: 0))
+                }
+            } catch {
+                logger.warning("cannot apply acks from a relay", metadata: ["reason": "\(error)"])
+            }
+        default:
+            throw .unexpected("a frame a relay does not send")
+        }
+    }
+
+    /// Tells a relay which of the bundles it handed over arrived here, once they are stored.
+    func releaseAtRelay(_ releases: [[UInt8]], on link: Link) {
+        for chunk in stride(from: 0, to: releases.count, by: LinkFrame.maxIDs) {
+            send(.release(Array(releases[chunk..<min(chunk + LinkFrame.maxIDs, releases.count)])), on: link)
+        }
+    }
+
+    /// The path a link stands for in `mule messages`: lan (mDNS, or a private address), direct
+    /// (found in the DHT, or a public address), relay.
+    static func path(via: String, address: String) -> String {
+        switch via {
+        case "relay": return "relay"
+        case "mdns": return "lan"
+        case "dht": return "direct"
+        default: return isPrivate(address) ? "lan" : "direct"
+        }
+    }
+
+    /// Loopback, RFC 1918, link-local, CGNAT, and IPv6 loopback, link-local and ULA addresses.
+    static func isPrivate(_ address: String) -> Bool {
+        var host = Substring(address)
+        if host.hasPrefix("[") {
+            host = host.dropFirst().prefix { $0 != "]" }
+            let h = host.lowercased()
+            return h == "::1" || h.hasPrefix("fe80:") || h.hasPrefix("fc") || h.hasPrefix("fd")
+        }
+        if let colon = host.lastIndex(of: ":") { host = host[..<colon] }
+        let o = host.split(separator: ".").compactMap { UInt8($0) }
+        guard o.count == 4 else { return false }
+        return o[0] == 10 || o[0] == 127 || (o[0] == 172 && (16...31).contains(o[1])) || (o[0] == 192 && o[1] == 168)
+            || (o[0] == 169 && o[1] == 254) || (o[0] == 100 && (64...127).contains(o[1]))
+    }
+}

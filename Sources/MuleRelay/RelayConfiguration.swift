@@ -1,0 +1,45 @@
+import MuleStore
+
+/// How a relay runs: where it listens, where it keeps bundles, and what it admits.
+public struct RelayConfiguration: Sendable {
+    public static let defaultPort = 4748
+
+    public var host = "0.0.0.0"
+    public var port = RelayConfiguration.defaultPort
+    /// The directory of the relay's database (created if missing).
+    public var dataDirectory: String
+    /// Leading zero bits of the proof-of-work stamp for a bundle under 1 MiB; one more per doubling.
+    public var stampBits: UInt8 = 16
+    public var limits = RelayStore.Limits()
+    /// The largest bundle accepted.
+    public var maxBundle: UInt32 = 32 << 20
+    /// Bundles are kept at most this long, whatever lifetime they carry.
+    public var maxKeepMs: Int64 = 7 * 86_400_000
+    /// A link that sends this many bad stamps is closed.
+    public var maxBadStamps = 8
+    public var maxLinks = 256
+    public var maxHandshakes = 16
+    public var handshakeTimeout: Swift.Duration = .seconds(5)
+    public var idleTimeout: Swift.Duration = .seconds(90)
+    /// How often expired bundles are deleted and a summary is logged.
+    public var sweepInterval: Swift.Duration = .seconds(60)
+
+    public init(dataDirectory: String) {
+        self.dataDirectory = dataDirectory
+    }
+}
+
+/// Why a relay could not start.
+public enum RelayError: Error, Sendable, CustomStringConvertible {
+    case cannotListen(String, String)
+    case store(StoreError)
+    case dataDirectory(String, String)
+
+    public var description: String {
+        switch self {
+        case .cannotListen(let a, let r): return "cannot listen on \(a): \(r)"
+        case .store(let e): return e.description
+        case .dataDirectory(let d, let r): return "cannot use the relay directory \(d): \(r)"
+        }
+    }
+}

@@ -1,0 +1,461 @@
+import Foundation
+import Logging
+import MuleCrypto
+import MuleLink
+import MuleStore
+import MuleWire
+import NIOCore
+import NIOPosix
+
+/// A store-and-forward relay (`mule relay --listen`): clients deposit sealed bundles over Noise
+/// links, each paid for with a proof-of-work stamp, and fetch the bundles for the recipient tags
+/// they name. The relay reads only what every carrier reads: a bundle's tag, lifetime, drop hash,
+/// and a receipt's ack secrets. Docs/PROTOCOL.md §11 has the protocol.
+///
+/// Every link's frames arrive in order through `NIOAsyncChannel`; all state is isolated to this
+/// actor, and the store is the only thing that survives a restart.
+public actor RelayServer {
+    let configuration: RelayConfiguration
+    let store: RelayStore
+    let logger: Logger
+    let group: MultiThreadedEventLoopGroup
+    let linkConfiguration: LinkConfiguration
+    let clock: @Sendable () -> Int64
+    /// Keys the hash of a depositor's address block, so the store holds no addresses.
+    let sourceKey: [UInt8]
+    var clients: [Int: Client] = [:]
+    var nextID = 1
+    var listener: Channel?
+    var tasks: [Task<Void, Never>] = []
+    var stopped = false
+    public private(set) var boundPort: Int?
+    /// Counters for the log summary and tests.
+    public private(set) var counters = Counters()
+
+    public struct Counters: Sendable, Equatable {
+        public var stored = 0
+        public var refused = 0
+        public var badStamps = 0
+        public var handedOut = 0
+        public var released = 0
+        public var linksClosed = 0
+    }
+
+    final class Client {
+        let id: Int
+        let channel: Channel
+        let address: String
+        let source: [UInt8]
+        let challenge: [UInt8]
+        var tags: Set<[UInt8]> = []
+        var watched: Set<[UInt8]> = []
+        var incoming: Incoming = .idle
+        var queue: [LinkFrame.Want] = []
+        var pumping = false
+        var badStamps = 0
+
+        enum Incoming {
+            case idle
+            case receiving(LinkFrame.Deposit, [UInt8])
+            /// A refused deposit whose parts are still arriving: counted, not kept.
+            case discarding(id: [UInt8], left: Int)
+        }
+
+        init(id: Int, channel: Channel, address: String, source: [UInt8], challenge: [UInt8]) {
+            self.id = id
+            self.channel = channel
+            self.address = address
+            self.source = source
+            self.challenge = challenge
+        }
+    }
+
+    public init(
+        configuration: RelayConfiguration,
+        clock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) },
+        logger: Logger = Logger(label: "mule.relay")
+    ) throws(RelayError) {
+        self.configuration = configuration
+        self.clock = clock
+        self.logger = logger
+        do {
+            try FileManager.default.createDirectory(
+                atPath: configuration.dataDirectory, withIntermediateDirectories: true,
+                attributes: [.posixPermissions: 0o700])
+        } catch {
+            throw .dataDirectory(configuration.dataDirectory, "\(error.localizedDescription)")
+        }
+        do {
+            store = try RelayStore(path: configuration.dataDirectory + "/relay.sqlite")
+            sourceKey = try store.secret("source-key") { Sodium.randomBytes(32) }
+        } catch { throw .store(error) }
+        group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        var lc = LinkConfiguration(
+            staticKey: AgreementKey.generate(), hello: LinkHello(),
+            gate: LinkGate(maxLinks: configuration.maxLinks, maxHandshakes: configuration.maxHandshakes), logger: logger)
+        lc.handshakeTimeout = .nanoseconds(Int64(configuration.handshakeTimeout / .nanoseconds(1)))
+        lc.idleTimeout = .nanoseconds(Int64(configuration.idleTimeout / .nanoseconds(1)))
+        linkConfiguration = lc
+    }
+
+    /// What the store holds now.
+    public func statistics() throws(RelayError) -> RelayStore.Statistics {
+        do { return try store.statistics() } catch { throw .store(error) }
+    }
+
+    // MARK: Life cycle
+
+    /// Listens; returns the bound port once it does.
+    @discardableResult
+    public func start() async throws(RelayError) -> Int {
+        let where_ = "\(configuration.host):\(configuration.port)"
+        let server: NIOAsyncChannel<NIOAsyncChannel<LinkEvent, LinkFrame>, Never>
+        do {
+            server = try await ServerBootstrap(group: group)
+                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                .serverChannelOption(.backlog, value: 128)
+                .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
+                .bind(host: configuration.host, port: configuration.port) { [linkConfiguration] channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(
+                            NoiseLinkHandler(configuration: linkConfiguration, initiator: false))
+                        return try NIOAsyncChannel<LinkEvent, LinkFrame>(wrappingChannelSynchronously: channel)
+                    }
+                }
+        } catch let e as IOError {
+            throw .cannotListen(where_, String(cString: strerror(e.errnoCode)))
+        } catch {
+            throw .cannotListen(where_, "\(error)")
+        }
+        listener = server.channel
+        boundPort = server.channel.localAddress?.port
+        tasks.append(
+            Task { [weak self] in
+                do {
+                    try await server.executeThenClose { inbound in
+                        for try await child in inbound {
+                            guard let self else { return }
+                            Task { await self.run(child) }
+                        }
+                    }
+                } catch {
+                    self?.logger.debug("listener closed", metadata: ["reason": "\(error)"])
+                }
+            })
+        tasks.append(Task { [weak self] in await self?.sweep() })
+        let stats = try? store.statistics()
+        logger.notice(
+            "relay listening",
+            metadata: [
+                "address": "\(configuration.host):\(boundPort ?? configuration.port)", "bundles": "\(stats?.bundles ?? 0)",
+                "stampBits": "\(configuration.stampBits)",
+            ])
+        return boundPort ?? configuration.port
+    }
+
+    public func stop() async {
+        guard !stopped else { return }
+        stopped = true
+        for t in tasks { t.cancel() }
+        try? await listener?.close()
+        for c in clients.values { try? await c.channel.close() }
+        clients.removeAll()
+        try? await group.shutdownGracefully()
+    }
+
+    func sweep() async {
+        while !Task.isCancelled && !stopped {
+            try? await Task.sleep(for: configuration.sweepInterval)
+            if stopped { return }
+            do {
+                let n = try store.deleteExpired(now: clock())
+                let s = try store.statistics()
+                logger.info(
+                    "relay summary",
+                    metadata: [
+                        "bundles": "\(s.bundles)", "bytes": "\(s.bytes)", "expired": "\(n)", "links": "\(clients.count)",
+                        "stored": "\(counters.stored)", "refused": "\(counters.refused)", "handedOut": "\(counters.handedOut)",
+                    ])
+            } catch {
+                logger.warning("relay sweep failed", metadata: ["reason": "\(error)"])
+            }
+        }
+    }
+
+    // MARK: Links
+
+    func run(_ channel: NIOAsyncChannel<LinkEvent, LinkFrame>) async {
+        var id: Int?
+        var reason = "closed"
+        do {
+            try await channel.executeThenClose { inbound, _ in
+                for try await event in inbound {
+                    switch event {
+                    case .established(let peer):
+                        id = attach(peer, channel: channel.channel)
+                        if id == nil { return }
+                    case .frame(let frame):
+                        guard let id else { throw LinkError.unexpected("a frame before the handshake") }
+                        try handle(frame, from: id)
+                    }
+                }
+            }
+        } catch let e as LinkError {
+            reason = e.description
+        } catch {
+            reason = "\(error)"
+        }
+        if let id, let c = clients.removeValue(forKey: id) {
+            counters.linksClosed += 1
+            if reason != "closed" {
+                logger.notice("closed a relay link", metadata: ["peer": "\(c.address)", "reason": "\(reason)"])
+            } else {
+                logger.debug("relay link closed", metadata: ["peer": "\(c.address)"])
+            }
+        }
+    }
+
+    func attach(_ peer: LinkPeer, channel: Channel) -> Int? {
+        guard !stopped else { return nil }
+        let id = nextID
+        nextID += 1
+        let c = Client(
+            id: id, channel: channel, address: peer.address, source: sourceHash(peer.address),
+            challenge: Sodium.randomBytes(16))
+        clients[id] = c
+        channel.writeAndFlush(
+            LinkFrame.relayWelcome(
+                .init(challenge: c.challenge, bits: configuration.stampBits, maxBundle: configuration.maxBundle)),
+            promise: nil)
+        logger.debug("relay link up", metadata: ["peer": "\(peer.address)"])
+        return id
+    }
+
+    /// An 8-byte keyed hash of the address block (IPv4 /24, IPv6 /48) a link comes from.
+    func sourceHash(_ address: String) -> [UInt8] {
+        var block = address
+        if address.hasPrefix("[") {
+            let inside = address.dropFirst().prefix { $0 != "]" }
+            block = inside.split(separator: ":", omittingEmptySubsequences: false).prefix(3).joined(separator: ":")
+        } else if let colon = address.lastIndex(of: ":") {
+            block = address[..<colon].split(separator: ".").prefix(3).joined(separator: ".")
+        }
+        return Sodium.blake2b(outputLength: 8, key: sourceKey, Array("mule-relay-source-v1".utf8), Array(block.utf8))
+    }
+
+    func send(_ frame: LinkFrame, to c: Client) {
+        c.channel.writeAndFlush(frame, promise: nil)
+    }
+
+    // MARK: Frames
+
+    func handle(_ frame: LinkFrame, from id: Int) throws(LinkError) {
+        guard let c = clients[id] else { return }
+        switch frame {
+        case .ping:
+            break
+        case .deposit(let d):
+            try deposit(d, from: c)
+        case .part(let p):
+            try part(p, from: c)
+        case .subscribe(let tags):
+            c.tags = Set(tags)
+            let ids: [[UInt8]]
+            do { ids = try store.ids(forTags: tags, now: clock()) } catch {
+                logger.warning("relay store read failed", metadata: ["reason": "\(error)"])
+                return
+            }
+            for chunk in stride(from: 0, to: ids.count, by: LinkFrame.maxIDs) {
+                send(.offer(Array(ids[chunk..<min(chunk + LinkFrame.maxIDs, ids.count)])), to: c)
+            }
+        case .want(let wants):
+            c.queue += wants
+            if !c.pumping {
+                c.pumping = true
+                Task { await self.pump(id) }
+            }
+        case .release(let values):
+            release(values, from: c)
+        case .watch(let hashes):
+            c.watched.formUnion(hashes)
+            if c.watched.count > 4 * LinkFrame.maxIDs { throw .unexpected("watching too many drop hashes") }
+            if let acks = try? store.acks(for: hashes), !acks.isEmpty { send(.acks(acks), to: c) }
+        case .syncStart, .sync, .offer, .relayWelcome, .depositResult, .acks:
+            throw .unexpected("a frame a relay does not take")
+        }
+    }
+
+    func refuse(_ id: [UInt8], _ result: LinkFrame.DepositResult, on c: Client, reason: String) {
+        counters.refused += 1
+        send(.depositResult(id: id, result: result), to: c)
+        logger.debug("refused a deposit", metadata: ["peer": "\(c.address)", "reason": "\(reason)"])
+    }
+
+    /// A deposit's header: everything that can be checked before its bytes is checked here, and a
+    /// refused deposit's bytes are only counted as they pass.
+    func deposit(_ d: LinkFrame.Deposit, from c: Client) throws(LinkError) {
+        guard case .idle = c.incoming else { throw .unexpected("a deposit before the previous one finished") }
+        let total = Int(d.total)
+        let bits = RelayStamp.bits(base: configuration.stampBits, total: d.total)
+        guard RelayStamp.verify(challenge: c.challenge, id: d.id, total: d.total, nonce: d.nonce, bits: bits) else {
+            c.badStamps += 1
+            counters.badStamps += 1
+            refuse(d.id, .badStamp, on: c, reason: "bad stamp")
+            c.incoming = .discarding(id: d.id, left: total)
+            if c.badStamps >= configuration.maxBadStamps {
+                throw .unexpected("\(c.badStamps) deposits with a bad proof-of-work stamp")
+            }
+            return
+        }
+        if d.total > configuration.maxBundle {
+            refuse(d.id, .tooLarge, on: c, reason: "\(d.total) bytes")
+            c.incoming = .discarding(id: d.id, left: total)
+            return
+        }
+        do {
+            if let why = try store.wouldExceed(source: c.source, tag: nil, size: Int64(total), limits: configuration.limits) {
+                refuse(d.id, .overQuota, on: c, reason: why)
+                c.incoming = .discarding(id: d.id, left: total)
+                return
+            }
+        } catch {
+            logger.warning("relay store read failed", metadata: ["reason": "\(error)"])
+            refuse(d.id, .busy, on: c, reason: "store")
+            c.incoming = .discarding(id: d.id, left: total)
+            return
+        }
+        var buffer: [UInt8] = []
+        buffer.reserveCapacity(min(total, 1 << 20))
+        c.incoming = .receiving(d, buffer)
+    }
+
+    func part(_ p: LinkFrame.Part, from c: Client) throws(LinkError) {
+        switch c.incoming {
+        case .idle:
+            throw .unexpected("a bundle part without a deposit")
+        case .discarding(let id, let left):
+            guard p.id == id, p.data.count <= left else { throw .unexpected("a part of another bundle") }
+            c.incoming = left - p.data.count == 0 ? .idle : .discarding(id: id, left: left - p.data.count)
+        case .receiving(let d, var buffer):
+            c.incoming = .idle
+            guard p.id == d.id, p.total == d.total, Int(p.offset) == buffer.count else {
+                throw .unexpected("a part that does not continue the deposit")
+            }
+            buffer += p.data
+            if buffer.count < Int(d.total) {
+                c.incoming = .receiving(d, buffer)
+                return
+            }
+            finish(d, buffer, from: c)
+        }
+    }
+
+    /// A deposit whose bytes all arrived: the bundle must match its id, be a Mule bundle, and be
+    /// unexpired; then it is stored, and offered to the links that asked for its tag.
+    func finish(_ d: LinkFrame.Deposit, _ bytes: [UInt8], from c: Client) {
+        guard Sodium.blake2b(outputLength: 32, bytes) == d.id else {
+            refuse(d.id, .invalid, on: c, reason: "bytes do not match the id")
+            return
+        }
+        let bundle: MuleBundle
+        do { bundle = try MuleBundle(try BundleCodec.decode(bytes)) } catch {
+            refuse(d.id, .invalid, on: c, reason: "\(error)")
+            return
+        }
+        let now = clock()
+        let expires = Int64(clamping: bundle.expiresAtUnixMs)
+        guard expires > now else {
+            refuse(d.id, .invalid, on: c, reason: "expired")
+            return
+        }
+        var dropHash: [UInt8]?
+        if case .message(let env) = bundle.envelope { dropHash = env.dropHash }
+        if case .receipt(let r) = bundle.envelope {
+            // A receipt proves its messages delivered, as it does to any carrier.
+            applyAcks(r.acks.map { (Sealer.dropHash(ackSecret: $0), $0) }, receipts: [], tags: [])
+        }
+        let entry = RelayStore.Entry(
+            id: d.id, tag: bundle.tag, dropHash: dropHash, source: c.source,
+            expiresAt: min(expires, now + configuration.maxKeepMs), data: bytes)
+        let admission: RelayStore.Admission
+        do { admission = try store.admit(entry, limits: configuration.limits) } catch {
+            logger.warning("relay store write failed", metadata: ["reason": "\(error)"])
+            refuse(d.id, .busy, on: c, reason: "store")
+            return
+        }
+        switch admission {
+        case .known:
+            send(.depositResult(id: d.id, result: .known), to: c)
+        case .overQuota(let why):
+            refuse(d.id, .overQuota, on: c, reason: why)
+        case .stored:
+            counters.stored += 1
+            send(.depositResult(id: d.id, result: .stored), to: c)
+            for other in clients.values where other.tags.contains(bundle.tag) {
+                send(.offer([d.id]), to: other)
+            }
+        }
+    }
+
+    /// Proofs of delivery from a recipient: ack secrets delete their messages (and tell the
+    /// senders watching them); receipt ids delete receipts whose tag the link subscribed to.
+    func release(_ values: [[UInt8]], from c: Client) {
+        applyAcks(values.map { (Sealer.dropHash(ackSecret: $0), $0) }, receipts: values, tags: c.tags)
+    }
+
+    func applyAcks(_ acks: [(dropHash: [UInt8], ack: [UInt8])], receipts: [[UInt8]], tags: Set<[UInt8]>) {
+        let watchedAnywhere = clients.values.reduce(into: Set<[UInt8]>()) { $0.formUnion($1.watched) }
+        // Only drop hashes the relay holds or someone waits for are remembered: made-up acks cost nothing.
+        let relevant = acks.filter { a in
+            watchedAnywhere.contains(a.dropHash) || ((try? store.holds(dropHash: a.dropHash)) ?? false)
+        }
+        do {
+            let n = try store.release(
+                acks: relevant, receipts: receipts, tags: tags, keepUntil: clock() + configuration.maxKeepMs)
+            counters.released += n
+        } catch {
+            logger.warning("relay store write failed", metadata: ["reason": "\(error)"])
+            return
+        }
+        for other in clients.values where !other.watched.isEmpty {
+            let mine = relevant.filter { other.watched.contains($0.dropHash) }
+            guard !mine.isEmpty else { continue }
+            send(.acks(mine.map(\.ack)), to: other)
+            for m in mine { other.watched.remove(m.dropHash) }
+        }
+    }
+
+    /// Sends the bundles a link asked for, in parts, a batch at a time.
+    func pump(_ id: Int) async {
+        while let c = clients[id], !c.queue.isEmpty {
+            let batch = c.queue.prefix(64)
+            c.queue.removeFirst(batch.count)
+            var last: EventLoopFuture<Void>?
+            for w in batch {
+                guard let e = try? store.entry(id: w.id), c.tags.contains(e.tag) else {
+                    last = c.channel.write(LinkFrame.part(.init(id: w.id, total: 0, offset: 0, data: [])))
+                    continue
+                }
+                var offset = Int(min(w.offset, UInt32(e.data.count)))
+                repeat {
+                    let end = min(offset + LinkFrame.maxPartData, e.data.count)
+                    last = c.channel.write(
+                        LinkFrame.part(
+                            .init(
+                                id: e.id, total: UInt32(e.data.count), offset: UInt32(offset), data: Array(e.data[offset..<end])))
+                    )
+                    offset = end
+                    if e.data.count > LinkFrame.maxPartData {
+                        c.channel.flush()
+                        try? await last?.get()
+                        if clients[id] == nil { return }
+                    }
+                } while offset < e.data.count
+                counters.handedOut += 1
+            }
+            c.channel.flush()
+            do { try await last?.get() } catch { return }
+        }
+        clients[id]?.pumping = false
+    }
+}
