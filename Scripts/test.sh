@@ -21,6 +21,7 @@ for suite in LibtorrentInteropTests NetworkTests DHTCommandTests; do
 done
 if [ "$(id -u)" -eq 0 ]; then
     Tests/LAN/lan-test.sh
+    Tests/LAN/relay-test.sh
 else
-    echo "test.sh: skipped the LAN test (network namespaces need root)" >&2
+    echo "test.sh: skipped the LAN and relay tests (network namespaces need root)" >&2
 fi

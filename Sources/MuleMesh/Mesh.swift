@@ -418,7 +418,7 @@ public actor Mesh {
         flushScheduled = true
         Task {
             try? await Task.sleep(for: .milliseconds(2))
-            await self.flushImports()
+            self.flushImports()
         }
     }
 }

@@ -106,9 +106,6 @@ extension Node {
     }
 }
 
-/// The invite code of a public identity.
-public func inviteCode(_ id: PublicIdentity) -> String { Invite.encode(id) }
-
 extension Node {
     /// Every recipient tag under which bundles for this node may travel on `days`: the intro tag
     /// and, per contact that is not blocked, the pair tag addressed here. What a relay is asked for.

@@ -29,17 +29,20 @@ struct ID: ParsableCommand {
         var name: String
         var fingerprint: String
         var invite: String
+        var relays: [String]
     }
 
     func run() throws {
         try guarded {
-            let profile = try Profile.open(home: root.global.resolvedHome)
-            let pub = profile.identity.publicIdentity
-            let out = Out(name: pub.name, fingerprint: pub.fingerprint, invite: MuleNode.inviteCode(pub))
+            let node = try root.global.openNode()
+            let pub = node.identity.publicIdentity
+            let relays = try node.relays()
+            let out = Out(name: pub.name, fingerprint: pub.fingerprint, invite: node.invite, relays: relays)
             if json { try Output.json(out); return }
             print("Name:        \(out.name)")
             print("Fingerprint: \(out.fingerprint)")
             print("Invite:      \(out.invite)")
+            if !relays.isEmpty { print("Relays:      \(relays.joined(separator: ", ")) (named in the invite)") }
         }
     }
 }
@@ -77,19 +80,24 @@ struct Contacts: ParsableCommand {
             var name: String
             var state: String
             var fingerprint: String
+            /// The relays the contact fetches from (its invite or DHT record named them).
+            var relays: [String]
         }
 
         func run() throws {
             try guarded {
                 let node = try parent.root.global.openNode()
                 let list = try node.contacts().map {
-                    Out(id: $0.id, name: $0.name, state: $0.state.rawValue, fingerprint: $0.fingerprint)
+                    Out(
+                        id: $0.id, name: $0.name, state: $0.state.rawValue, fingerprint: $0.fingerprint,
+                        relays: $0.record.relays)
                 }
                 if json { try Output.json(list); return }
                 if list.isEmpty { print("No contacts yet. Add one with 'mule contacts add CODE'.") }
                 for c in list {
                     let tag = c.state == "contact" ? "" : "  (\(c.state))"
                     print("\(c.name) [\(c.id)]\(tag)\n    \(c.fingerprint)")
+                    if !c.relays.isEmpty { print("    relays: \(c.relays.joined(separator: ", "))") }
                 }
             }
         }

@@ -89,7 +89,7 @@ import Testing
         let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         p.waitUntilExit()
         #expect(p.terminationStatus == 0, "\(text)")
-        #expect(text.contains("The generator needs diesel by Thursday.  (delivered)"))
-        #expect(text.contains("Two cans on the way.  (received)"))
+        #expect(text.contains("The generator needs diesel by Thursday.  (delivered, file)"))
+        #expect(text.contains("Two cans on the way.  (received, file)"))
     }
 }

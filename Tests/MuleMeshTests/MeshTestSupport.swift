@@ -175,4 +175,15 @@ final class RawPeer {
     func sendFrame(_ f: LinkFrame) throws {
         writeMessage(try seal(f.encoded))
     }
+
+    var assembler = FrameAssembler()
+
+    /// The next frame from the other side, or nil when it closed or went quiet.
+    func readFrame() throws -> LinkFrame? {
+        while true {
+            if let f = try assembler.next() { return f }
+            guard let m = readMessage() else { return nil }
+            assembler.append(try receive!.decrypt(ad: [], m))
+        }
+    }
 }

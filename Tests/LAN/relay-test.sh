@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# Relays, for real: Alice and Bob on two separate LANs (network namespaces) whose only common
+# host is a relay with an interface on each and IP forwarding off, so no packet goes from one LAN
+# to the other. They chat through `mule relay`; the relay is killed with kill -9 mid-conversation
+# and restarted on the same data directory, and nothing is lost.
+#
+# Needs root. Everything it makes is named mule-relay-<pid>-*, cleaned up by pid and by name. No
+# packet leaves the namespaces it creates, and no daemon runs outside them.
+set -euo pipefail
+MULE=${MULE_BIN:-$(cd "$(dirname "$0")/../.." && pwd)/.build/debug/mule}
+[ -x "$MULE" ] || { echo "relay-test: no mule binary at $MULE (swift build first)" >&2; exit 1; }
+[ "$(id -u)" -eq 0 ] || { echo "relay-test: needs root for network namespaces" >&2; exit 1; }
+
+ID="mule-relay-$$"
+WORK=$(mktemp -d /tmp/$ID.XXXX)
+PIDS=()
+NAMESPACES=()
+STEP="setup"
+
+cleanup() {
+    local rc=$?
+    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+    sleep 0.3
+    for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+    for ns in "${NAMESPACES[@]}"; do ip netns del "$ns" 2>/dev/null || true; done
+    if [ $rc -ne 0 ]; then
+        echo "relay-test: FAILED at: $STEP" >&2
+        for f in "$WORK"/*.log; do echo "--- $f" >&2; tail -n 30 "$f" >&2; done
+    fi
+    rm -rf "$WORK"
+    exit $rc
+}
+trap cleanup EXIT
+
+step() { STEP="$1"; echo "relay-test: $1"; }
+fail() { echo "relay-test: $*" >&2; exit 1; }
+
+wait_for() {
+    local t=$1; shift
+    local end=$((SECONDS + t))
+    while [ $SECONDS -lt $end ]; do
+        if "$@" >/dev/null 2>&1; then return 0; fi
+        sleep 0.2
+    done
+    "$@"
+}
+
+ns() { echo "$ID-$1"; }
+on() { local who=$1; shift; ip netns exec "$(ns "$who")" "$MULE" --home "$WORK/$who" "$@"; }
+json() { python3 -c "import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1]))" "$1"; }
+invite() { on "$1" id --json | json "d['invite']"; }
+# How many messages with this text arrived at $1 by relay, and whether $1's own are all delivered by relay.
+received_by_relay() {
+    on "$1" messages --json | python3 -c "
+import json,sys; d=json.load(sys.stdin)
+sys.exit(0 if sum(1 for m in d if m.get('text')==sys.argv[1] and m['direction']=='in' and m.get('via')=='relay')==1 else 1)" "$2"
+}
+all_delivered() {
+    on "$1" messages --json | python3 -c "
+import json,sys; d=json.load(sys.stdin); out=[m for m in d if m['direction']=='out']
+sys.exit(0 if out and all(m['status']=='delivered' for m in out) else 1)"
+}
+reachable() { ip netns exec "$(ns "$1")" timeout 2 bash -c "echo > /dev/tcp/$2/$3" 2>/dev/null; }
+start_relay() {
+    ip netns exec "$(ns relay)" "$MULE" relay --listen 0.0.0.0:4748 --data "$WORK/relaydata" --stamp-bits 12 \
+        >> "$WORK/relay.log" 2>&1 &
+    RELAY_PID=$!
+    PIDS+=("$RELAY_PID")
+}
+start_node() {
+    ip netns exec "$(ns "$1")" "$MULE" --home "$WORK/$1" run --no-mdns --listen 0.0.0.0:4747 --relay-after 2 \
+        >> "$WORK/$1.log" 2>&1 &
+    PIDS+=("$!")
+}
+
+step "two LANs joined only by a relay host that does not forward"
+for n in alice bob relay; do ip netns add "$(ns "$n")"; NAMESPACES+=("$(ns "$n")"); ip -n "$(ns "$n")" link set lo up; done
+ip -n "$(ns alice)" link add eth0 type veth peer name lan1
+ip -n "$(ns alice)" link set lan1 netns "$(ns relay)"
+ip -n "$(ns bob)" link add eth0 type veth peer name lan2
+ip -n "$(ns bob)" link set lan2 netns "$(ns relay)"
+ip -n "$(ns alice)" addr add 10.77.1.2/24 dev eth0
+ip -n "$(ns alice)" link set eth0 up
+ip -n "$(ns bob)" addr add 10.77.2.2/24 dev eth0
+ip -n "$(ns bob)" link set eth0 up
+ip -n "$(ns relay)" addr add 10.77.1.1/24 dev lan1
+ip -n "$(ns relay)" addr add 10.77.2.1/24 dev lan2
+ip -n "$(ns relay)" link set lan1 up
+ip -n "$(ns relay)" link set lan2 up
+ip netns exec "$(ns relay)" sysctl -qw net.ipv4.ip_forward=0
+[ "$(ip netns exec "$(ns relay)" cat /proc/sys/net/ipv4/ip_forward)" = 0 ] || fail "the relay host forwards"
+
+step "profiles: each uses the relay by the address it sees; they exchange invites"
+on alice init --name Alice >/dev/null
+on bob init --name Bob >/dev/null
+on alice relay add 10.77.1.1:4748 >/dev/null
+on bob relay add 10.77.2.1:4748 >/dev/null
+on alice contacts add "$(invite bob)" >/dev/null
+on bob contacts add "$(invite alice)" >/dev/null
+on bob contacts list --json | grep -q "10.77.1.1:4748" || fail "Alice's invite did not carry her relay"
+
+start_relay
+start_node alice
+start_node bob
+wait_for 10 reachable alice 10.77.1.1 4748 || fail "Alice cannot reach the relay"
+wait_for 10 reachable bob 10.77.2.1 4748 || fail "Bob cannot reach the relay"
+reachable alice 10.77.2.2 4747 && fail "Alice reaches Bob directly: the LANs are not separate"
+reachable bob 10.77.1.2 4747 && fail "Bob reaches Alice directly: the LANs are not separate"
+
+step "chat through the relay"
+on alice send Bob "hello bob, via the relay" >/dev/null
+wait_for 20 received_by_relay bob "hello bob, via the relay" || fail "Bob did not get Alice's message by relay"
+on bob send Alice "hello alice" >/dev/null
+wait_for 20 received_by_relay alice "hello alice" || fail "Alice did not get Bob's reply by relay"
+wait_for 20 all_delivered alice || fail "Alice's message is not delivered"
+wait_for 20 all_delivered bob || fail "Bob's message is not delivered"
+on alice messages | grep -q "delivered, relay" || fail "mule messages does not show the relay path"
+
+step "kill -9 the relay mid-conversation and restart it: nothing lost"
+for i in 1 2 3; do on alice send Bob "before the crash $i" >/dev/null; done
+sleep 2.5
+kill -9 "$RELAY_PID"
+wait "$RELAY_PID" 2>/dev/null || true
+for i in 4 5; do on alice send Bob "after the crash $i" >/dev/null; done
+on bob send Alice "while the relay is down" >/dev/null
+sleep 1
+start_relay
+for i in 1 2 3; do wait_for 40 received_by_relay bob "before the crash $i" || fail "lost 'before the crash $i'"; done
+for i in 4 5; do wait_for 40 received_by_relay bob "after the crash $i" || fail "lost 'after the crash $i'"; done
+wait_for 40 received_by_relay alice "while the relay is down" || fail "lost Bob's message sent while the relay was down"
+wait_for 30 all_delivered alice || fail "Alice's messages are not all delivered after the restart"
+wait_for 30 all_delivered bob || fail "Bob's messages are not all delivered after the restart"
+
+step "the relay keeps nothing it handed over, and never held a name or a word"
+empty() {
+    [ "$(python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('SELECT COUNT(*) FROM relay_bundle').fetchone()[0])" \
+        "$WORK/relaydata/relay.sqlite")" = 0 ]
+}
+wait_for 20 empty || fail "the relay still holds bundles that were fetched"
+for secret in Alice Bob "before the crash" "hello bob"; do
+    cat "$WORK"/relaydata/relay.sqlite* | grep -qa "$secret" && fail "the relay's store contains '$secret'"
+done
+echo "relay-test: OK"

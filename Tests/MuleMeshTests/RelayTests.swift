@@ -1,0 +1,190 @@
+import Foundation
+import MuleCrypto
+import MuleLink
+import MuleMesh
+import MuleNode
+import MuleRelay
+import MuleStore
+import Testing
+
+/// Nodes that cannot reach each other meet at a relay: deposits paid with stamps, fetched by tag,
+/// released on arrival; a relay restart loses nothing; a flood of unstamped deposits stores nothing.
+@Suite(.serialized) struct RelayTests {
+    func relay(_ w: MeshWorld, port: Int = 0, bits: UInt8 = 8) async throws -> (RelayServer, Int) {
+        var c = RelayConfiguration(dataDirectory: w.dir.file("relay"))
+        c.host = "127.0.0.1"
+        c.port = port
+        c.stampBits = bits
+        let r = try RelayServer(configuration: c, logger: w.log.logger("relay"))
+        return (r, try await r.start())
+    }
+
+    func relayed(_ m: inout MeshConfiguration) {
+        m.relayWindow = .milliseconds(300)
+    }
+
+    @Test func contactsChatThroughARelayOnly() async throws {
+        let w = MeshWorld()
+        let (r, port) = try await relay(w)
+        let a = try w.profile("Alice")
+        let b = try w.profile("Bob")
+        try Node(home: a).addRelay("127.0.0.1:\(port)")
+        try Node(home: b).addRelay("127.0.0.1:\(port)")
+        try w.introduce([a, b])
+        // No mDNS, no static peers, no DHT: the relay is the only way.
+        let ma = try await w.mesh(a, configure: relayed)
+        let mb = try await w.mesh(b, configure: relayed)
+        try await ma.send(text: "one", to: "Bob")
+        #expect(await eventually { try await mb.messages().contains { $0.record.body == "one" } })
+        #expect(try await mb.messages().first { $0.record.body == "one" }?.record.path == "relay")
+        #expect(await eventually { try await ma.messages().first?.record.status == .delivered })
+        #expect(try await ma.messages().first?.record.path == "relay")
+        try await mb.send(text: "two", to: "Alice")
+        #expect(await eventually { try await ma.messages().contains { $0.record.body == "two" } })
+        #expect(await eventually { try await mb.messages().first { $0.record.body == "two" }?.record.status == .delivered })
+
+        // The relay goes away; messages queue; a new relay process on the same data and port
+        // gets them and hands them on.
+        await r.stop()
+        try await ma.send(text: "three", to: "Bob")
+        try await ma.send(text: "four", to: "Bob")
+        try await Task.sleep(for: .milliseconds(800))
+        let (r2, _) = try await relay(w, port: port)
+        #expect(
+            await eventually(20) { try await mb.messages().filter { ["three", "four"].contains($0.record.body) }.count == 2 })
+        #expect(
+            await eventually {
+                try await ma.messages().filter { $0.record.direction == .outgoing }.allSatisfy { $0.record.status == .delivered }
+            })
+        // Released on arrival: the relay holds nothing, and knew no content or name.
+        #expect(await eventually { try await r2.statistics().bundles == 0 })
+        let db = try Data(contentsOf: URL(fileURLWithPath: w.dir.file("relay/relay.sqlite")))
+        let wal = (try? Data(contentsOf: URL(fileURLWithPath: w.dir.file("relay/relay.sqlite-wal")))) ?? Data()
+        for secret in ["three", "Alice", "Bob"] {
+            #expect(db.range(of: Data(secret.utf8)) == nil && wal.range(of: Data(secret.utf8)) == nil)
+        }
+        await ma.stop()
+        await mb.stop()
+        await r2.stop()
+    }
+
+    @Test func aLinkedContactIsNotRelayed() async throws {
+        let w = MeshWorld()
+        let (r, port) = try await relay(w)
+        let a = try w.profile("Alice")
+        let b = try w.profile("Bob")
+        try Node(home: a).addRelay("127.0.0.1:\(port)")
+        try w.introduce([a, b])
+        let mb = try await w.mesh(b)
+        let ma = try await w.mesh(a, peers: [await mb.boundPort!], configure: relayed)
+        #expect(await eventually { await ma.linkCount >= 2 })
+        try await ma.send(text: "near", to: "Bob")
+        #expect(await eventually { try await ma.messages().first?.record.status == .delivered })
+        #expect(try await ma.messages().first?.record.path == "lan")
+        try await Task.sleep(for: .seconds(1))
+        #expect(await r.counters.stored == 0)
+        await ma.stop()
+        await mb.stop()
+        await r.stop()
+    }
+
+    @Test func invitesAndRecordsCarryRelays() throws {
+        let id = Identity.generate(name: "Ann")
+        let code = Invite.encode(id.publicIdentity, relays: ["relay.example:4748", "10.0.0.1:4748"])
+        let d = try Invite.decodeWithRelays(code)
+        #expect(d.identity == id.publicIdentity)
+        #expect(d.relays == ["relay.example:4748", "10.0.0.1:4748"])
+        // Without relays the invite keeps version 1, which older nodes read.
+        #expect(try Invite.decodeWithRelays(Invite.encode(id.publicIdentity)).relays == [])
+        let w = MeshWorld()
+        let a = try w.profile("Alice")
+        let b = try w.profile("Bob")
+        let na = try Node(home: a)
+        try na.addRelay("127.0.0.1:4999")
+        #expect(throws: NodeError.self) { try na.addRelay("no port") }
+        let c = try Node(home: b).addContact(invite: na.invite)
+        #expect(c.record.relays == ["127.0.0.1:4999"])
+    }
+
+    @Test func floodOfUnstampedDepositsStoresNothing() async throws {
+        let w = MeshWorld()
+        let (r, port) = try await relay(w, bits: 16)
+        let p = try RawPeer(port: port)
+        try p.handshake()
+        guard case .relayWelcome(let welcome)? = try p.readFrame() else {
+            Issue.record("no welcome")
+            return
+        }
+        #expect(welcome.bits == 16)
+        // Deposits whose stamps are wrong, each followed by its bytes: refused before anything is
+        // written, and after eight the relay closes the link.
+        var refused = 0
+        for i in 0..<20 {
+            let bytes = Sodium.randomBytes(2000 + i)
+            let id = Sodium.blake2b(outputLength: 32, bytes)
+            var nonce: UInt64 = 0
+            while RelayStamp.verify(challenge: welcome.challenge, id: id, total: UInt32(bytes.count), nonce: nonce, bits: 16) {
+                nonce += 1
+            }
+            try p.sendFrame(.deposit(.init(id: id, total: UInt32(bytes.count), nonce: nonce)))
+            try p.sendFrame(.part(.init(id: id, total: UInt32(bytes.count), offset: 0, data: bytes)))
+        }
+        while let f = try? p.readFrame() {
+            if case .depositResult(_, .badStamp) = f { refused += 1 }
+        }
+        #expect(refused == 8)
+        #expect(p.closedByPeer())
+        #expect(try await r.statistics().bundles == 0)
+        #expect(await r.counters.badStamps == 8)
+        #expect(
+            await eventually {
+                w.log.all.contains { $0.contains("closed a relay link") && $0.contains("bad proof-of-work stamp") }
+            })
+
+        // A stamped deposit of bytes that are no Mule bundle is refused too, and the link stays.
+        let q = try RawPeer(port: port)
+        try q.handshake()
+        guard case .relayWelcome(let w2)? = try q.readFrame() else {
+            Issue.record("no welcome")
+            return
+        }
+        let junk = Array("not a bundle".utf8)
+        let jid = Sodium.blake2b(outputLength: 32, junk)
+        let nonce = RelayStamp.solve(challenge: w2.challenge, id: jid, total: UInt32(junk.count), bits: 16)
+        try q.sendFrame(.deposit(.init(id: jid, total: UInt32(junk.count), nonce: nonce)))
+        try q.sendFrame(.part(.init(id: jid, total: UInt32(junk.count), offset: 0, data: junk)))
+        #expect(try q.readFrame() == .depositResult(id: jid, result: .invalid))
+        // Frames a relay does not take close the link with a log line.
+        try q.sendFrame(.syncStart([1, 2, 3]))
+        #expect(q.closedByPeer())
+        #expect(try await r.statistics().bundles == 0)
+        #expect(await eventually { w.log.all.contains { $0.contains("a frame a relay does not take") } })
+        await r.stop()
+    }
+
+    @Test func stampsAndFrames() throws {
+        let challenge = Sodium.randomBytes(16)
+        let id = Sodium.randomBytes(32)
+        #expect(RelayStamp.bits(base: 16, total: 1000) == 16)
+        #expect(RelayStamp.bits(base: 16, total: 1 << 20) == 17)
+        #expect(RelayStamp.bits(base: 16, total: 64 << 20) == 23)
+        let n = RelayStamp.solve(challenge: challenge, id: id, total: 5000, bits: 12)
+        #expect(RelayStamp.verify(challenge: challenge, id: id, total: 5000, nonce: n, bits: 12))
+        #expect(!RelayStamp.verify(challenge: challenge, id: id, total: 5000, nonce: n, bits: 40))
+        let frames: [LinkFrame] = [
+            .relayWelcome(.init(challenge: challenge, bits: 16, maxBundle: 1 << 25)),
+            .deposit(.init(id: id, total: 77, nonce: 0x0102_0304_0506_0708)),
+            .depositResult(id: id, result: .overQuota),
+            .subscribe([Array(id.prefix(16)), Array(id.suffix(16))]),
+            .release([id]), .watch([id, id]), .acks([id]),
+        ]
+        for f in frames {
+            var asm = FrameAssembler()
+            asm.append(f.encoded)
+            #expect(try asm.next() == f)
+        }
+        for bad: [UInt8] in [[7, 1], [8] + id, [9] + id + [99], [10, 1, 2, 3], [11] + id + [1]] {
+            #expect(throws: LinkError.self) { try LinkFrame.decode(bad[...]) }
+        }
+    }
+}
