@@ -395,4 +395,8 @@ extension Mesh {
     }
 
     public var invite: String { node.invite }
+
+    public func contacts() throws(NodeError) -> [Contact] {
+        try node.contacts()
+    }
 }

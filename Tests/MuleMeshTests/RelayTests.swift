@@ -162,6 +162,54 @@ import Testing
         await r.stop()
     }
 
+    @Test func relayStoreQuotasReleasesAndExpiry() throws {
+        let dir = TempDir()
+        let store = try RelayStore(path: dir.file("relay.sqlite"))
+        var limits = RelayStore.Limits()
+        limits.perSource = 3000
+        limits.perTag = 2500
+        limits.capacity = 4000
+        let tagA = Sodium.randomBytes(16)
+        let tagB = Sodium.randomBytes(16)
+        let s1 = Sodium.randomBytes(8)
+        let s2 = Sodium.randomBytes(8)
+        let ack = Sodium.randomBytes(32)
+        let drop = Sealer.dropHash(ackSecret: ack)
+        func entry(_ tag: [UInt8], _ source: [UInt8], _ size: Int, drop: [UInt8]? = nil, expires: Int64 = 10_000)
+            -> RelayStore.Entry
+        {
+            let data = Sodium.randomBytes(size)
+            return .init(
+                id: Sodium.blake2b(outputLength: 32, data), tag: tag, dropHash: drop, source: source, expiresAt: expires,
+                data: data)
+        }
+        let m = entry(tagA, s1, 1000, drop: drop)
+        #expect(try store.admit(m, limits: limits) == .stored)
+        #expect(try store.admit(m, limits: limits) == .known)
+        #expect(try store.admit(entry(tagA, s1, 1000), limits: limits) == .stored)
+        // One tag and one source are bounded, and so is the whole relay.
+        #expect(try store.admit(entry(tagA, s2, 1000), limits: limits) == .overQuota("recipient quota"))
+        #expect(try store.admit(entry(tagB, s1, 1500), limits: limits) == .overQuota("source quota"))
+        #expect(try store.admit(entry(tagB, s2, 1500), limits: limits) == .stored)
+        #expect(try store.admit(entry(tagB, s2, 1500), limits: limits) == .overQuota("relay full"))
+        #expect(try store.wouldExceed(source: s1, tag: nil, size: 501, limits: limits) == "relay full")
+        #expect(try store.wouldExceed(source: s1, tag: nil, size: 500, limits: limits) == nil)
+        #expect(try store.ids(forTags: [tagA], now: 0).count == 2)
+        // A made-up ack deletes nothing; the real one deletes the message and is kept for its sender.
+        let fake = Sodium.randomBytes(32)
+        #expect(try store.release(acks: [(Sealer.dropHash(ackSecret: fake), fake)], receipts: [], tags: [], keepUntil: 1) == 0)
+        #expect(try store.release(acks: [(drop, ack)], receipts: [], tags: [], keepUntil: 20_000) == 1)
+        #expect(try store.acks(for: [drop]) == [ack])
+        #expect(try store.admit(m, limits: limits) == .known)
+        // A receipt (no drop hash) goes only for a link that asked for its tag.
+        let receipt = try store.ids(forTags: [tagA], now: 0)[0]
+        #expect(try store.release(acks: [], receipts: [receipt], tags: [tagB], keepUntil: 1) == 0)
+        #expect(try store.release(acks: [], receipts: [receipt], tags: [tagA], keepUntil: 1) == 1)
+        #expect(try store.deleteExpired(now: 10_000) == 1)
+        #expect(try store.statistics().bundles == 0)
+        #expect(try store.integrityCheck() == "ok")
+    }
+
     @Test func stampsAndFrames() throws {
         let challenge = Sodium.randomBytes(16)
         let id = Sodium.randomBytes(32)

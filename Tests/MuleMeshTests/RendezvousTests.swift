@@ -2,6 +2,7 @@ import Foundation
 import MuleCrypto
 import MuleDHT
 import MuleMesh
+import MuleNode
 import Testing
 
 /// Two contacts with no LAN discovery and no static peers meet through records in a private DHT.
@@ -26,6 +27,8 @@ import Testing
         let b = try w.profile("Bob")
         let c = try w.profile("Carol")
         try w.introduce([a, b])
+        // Alice names a relay after the invites were exchanged: Bob learns it from her DHT record.
+        try Node(home: a).addRelay("127.0.0.1:9")
         func dht(_ m: inout MeshConfiguration) {
             var d = DHTConfiguration()
             d.listen = DHTAddress(ip: 0x7F00_0001, port: 0)
@@ -47,6 +50,7 @@ import Testing
         #expect(await eventually { try await mb.messages().contains { $0.record.body == "found you" } })
         #expect(await eventually { try await ma.messages().first?.record.status == .delivered })
         #expect(await mc.linkCount == 0)
+        #expect(await eventually { try await mb.contacts().first?.record.relays == ["127.0.0.1:9"] })
         // The log says the link came from the DHT.
         #expect(w.log.all.contains { $0.contains("dialling a contact found in the DHT") })
         // The records are sealed: what the DHT nodes hold does not contain the address in clear.
