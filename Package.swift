@@ -108,7 +108,7 @@ let package = Package(
         .executableTarget(
             name: "mule-bench",
             dependencies: [
-                "MuleNode", "MuleWire", "MuleCrypto", "MuleStore", "MuleSync", "MuleMesh", "MuleDHT", "CBaseline",
+                "MuleNode", "MuleWire", "MuleCrypto", "MuleStore", "MuleSync", "MuleMesh", "MuleDHT", "MuleRelay", "CBaseline",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -38,19 +38,13 @@ extension Mesh {
         var plan: [String: [[UInt8]]] = [:]
         let cutoff = node.nowMs - Int64(configuration.relayWindow / .milliseconds(1))
         do {
-            let (pending, contacts) = try node.store.read { tx in
-                (try tx.undeliveredOwnBundles(queuedBefore: cutoff), try tx.contacts())
-            }
-            if !pending.isEmpty {
-                let relaysOf = Dictionary(uniqueKeysWithValues: contacts.map { ($0.id, $0.relays) })
-                for p in pending {
-                    for r in Set(own + (relaysOf[p.contactId] ?? [])) { plan[r, default: []].append(p.id) }
+            let contactRelays = Set(try node.store.read { tx in try tx.contacts() }.flatMap(\.relays))
+            // Nothing to look for without relays: no query at all.
+            for relay in Set(own).union(contactRelays) {
+                let pending = try node.store.read { tx in
+                    try tx.undeliveredOwnBundles(queuedBefore: cutoff, notAt: relay, own: own.contains(relay))
                 }
-            }
-            for (relay, ids) in plan {
-                let done = try node.store.read { tx in try tx.deposited(at: relay, ids: ids) }
-                let left = ids.filter { !done.contains($0) }
-                if left.isEmpty { plan[relay] = nil } else { plan[relay] = left }
+                if !pending.isEmpty { plan[relay] = pending.map(\.id) }
             }
         } catch {
             logger.warning("cannot plan relay deposits", metadata: ["reason": "\(error)"])

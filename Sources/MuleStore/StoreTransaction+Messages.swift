@@ -80,15 +80,22 @@ public struct PendingDeposit: Sendable, Equatable {
 }
 
 extension StoreTransaction {
-    /// Own message bundles whose message is not delivered, queued at or before `cutoff` (Unix ms).
-    public func undeliveredOwnBundles(queuedBefore cutoff: Int64, limit: Int = 1000) throws -> [PendingDeposit] {
+    /// Own message bundles whose message is not delivered, queued at or before `cutoff` (Unix ms),
+    /// and not yet stored at `relay`: for every contact when it is one of the node's own relays,
+    /// else for the contacts that named it.
+    public func undeliveredOwnBundles(
+        queuedBefore cutoff: Int64, notAt relay: String, own: Bool, limit: Int = 256
+    ) throws -> [PendingDeposit] {
         try Row.fetchAll(
             db,
             sql: """
-                SELECT b.id, b.dropHash, b.size, m.contactId FROM bundle b JOIN message m ON m.dropHash = b.dropHash
+                SELECT b.id, b.dropHash, b.size, m.contactId FROM bundle b
+                JOIN message m ON m.dropHash = b.dropHash JOIN contact c ON c.id = m.contactId
                 WHERE b.own = 1 AND b.kind = 0 AND m.direction = 'out' AND m.status != 'delivered' AND b.receivedAt <= ?
+                  AND (? OR instr(char(10) || c.relays || char(10), char(10) || ? || char(10)) > 0)
+                  AND NOT EXISTS(SELECT 1 FROM deposit d WHERE d.relay = ? AND d.id = b.id)
                 ORDER BY b.seq LIMIT ?
-                """, arguments: [cutoff, limit]
+                """, arguments: [cutoff, own, relay, relay, limit]
         ).map { PendingDeposit(id: $0.bytes("id"), contactId: $0["contactId"], dropHash: $0.bytes("dropHash"), size: $0["size"]) }
     }
 

@@ -5,6 +5,7 @@ import MuleCrypto
 import MuleDHT
 import MuleMesh
 import MuleNode
+import MuleRelay
 import MuleStore
 import MuleSync
 import MuleWire
@@ -373,4 +374,45 @@ do {
         swarmInput?.fileHandleForWriting.write(Data("end\n".utf8))
         swarm.waitUntilExit()
     }
+}
+
+// 9. Relays: the cost of a stamp, and messages through a relay on loopback when the two nodes
+// have no link (deposit with stamp, fetch, open, release, ack back to the sender).
+do {
+    let challenge = Sodium.randomBytes(16)
+    var solveTimes: [Double] = []
+    for i in 0..<20 {
+        let id = Sodium.blake2b(outputLength: 32, [UInt8(i)])
+        solveTimes.append(seconds { _ = RelayStamp.solve(challenge: challenge, id: id, total: 1000, bits: 16) } * 1000)
+    }
+    solveTimes.sort()
+    row(
+        "relay stamp, 16 bits (a message)", String(format: "%.1f ms mean", solveTimes.reduce(0, +) / 20),
+        String(format: "p50 %.1f ms, p90 %.1f ms over 20", solveTimes[10], solveTimes[18]))
+
+    var rc = RelayConfiguration(dataDirectory: scratch + "/relay")
+    rc.host = "127.0.0.1"
+    rc.port = 0
+    let relay = try RelayServer(configuration: rc, logger: quiet)
+    let relayPort = try await relay.start()
+    let pa = try Profile.create(home: scratch + "/relay-a", name: "Ann")
+    let pb = try Profile.create(home: scratch + "/relay-b", name: "Ben")
+    for p in [pa, pb] { try Node(profile: p).addRelay("127.0.0.1:\(relayPort)") }
+    _ = try Node(profile: pa).addContact(invite: Node(profile: pb).invite)
+    _ = try Node(profile: pb).addContact(invite: Node(profile: pa).invite)
+    var mc = meshConfig(peers: [])
+    mc.relayWindow = .zero
+    let ra = try Mesh(home: pa.home, configuration: mc, logger: quiet)
+    let rb = try Mesh(home: pb.home, configuration: mc, logger: quiet)
+    try await ra.start()
+    try await rb.start()
+    let count = 200
+    let t0 = DispatchTime.now().uptimeNanoseconds
+    try await ra.send(texts: (0..<count).map { "via the relay \($0)" }, to: "Ben")
+    while try await deliveredCount(ra) < count { try await Task.sleep(for: .milliseconds(5)) }
+    let s = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+    row("relay path, 200 msgs, 16-bit stamps", rate(count, s), "no link between the nodes; delivered at the sender")
+    await ra.stop()
+    await rb.stop()
+    await relay.stop()
 }

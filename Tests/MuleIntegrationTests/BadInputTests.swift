@@ -10,7 +10,7 @@ import Testing
         let alice = s.cli("alice"), bob = s.cli("bob")
         try alice.run("init", "--name", "Alice")
         try bob.run("init", "--name", "Bob")
-        let inv = (try bob.json("id", "--json") as! [String: String])["invite"]!
+        let inv = (try bob.json("id", "--json") as! [String: Any])["invite"] as! String
         try alice.run("contacts", "add", inv)
         try alice.run("send", "Bob", "one")
         try alice.run("send", "Bob", "two")
