@@ -101,8 +101,7 @@ extension Mesh {
         nextLinkID += 1
         let now = node.nowMs
         let relay = via == "relay" ? dialed : nil
-        let link = Link(
-            id: id, channel: channel, peer: peer, since: now, relay: relay, path: Mesh.path(via: via, address: peer.address))
+        let link = Link(id: id, channel: channel, peer: peer, since: now, relay: relay, via: via)
         links[id] = link
         if let relay { relays[relay, default: RelayState()].linkID = id }
         recent[peer.address] = RunState.Seen(address: peer.address, via: via, lastSeen: now)

@@ -218,6 +218,21 @@ extension Mesh {
         }
     }
 
+    /// What is recorded on the messages that arrive on a link: as `path(via:address:)` says, except
+    /// that a link from an address a contact published in the DHT is the DHT's doing too.
+    func path(of link: Link) -> String {
+        let host = Mesh.host(of: link.peer.address)
+        if link.via == "incoming", rendezvous.values.contains(where: { $0.contains { $0.host == host } }) { return "direct" }
+        return Mesh.path(via: link.via, address: link.peer.address)
+    }
+
+    /// The host of `HOST:PORT` or `[V6]:PORT`.
+    static func host(of address: String) -> String {
+        if address.hasPrefix("[") { return String(address.dropFirst().prefix { $0 != "]" }) }
+        guard let colon = address.lastIndex(of: ":") else { return address }
+        return String(address[..<colon])
+    }
+
     /// Loopback, RFC 1918, link-local, CGNAT, and IPv6 loopback, link-local and ULA addresses.
     static func isPrivate(_ address: String) -> Bool {
         var host = Substring(address)

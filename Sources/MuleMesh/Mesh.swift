@@ -73,8 +73,8 @@ public actor Mesh {
         let since: Int64
         /// The relay address, for a link to a relay.
         let relay: String?
-        /// lan, direct or relay: recorded on what arrives on this link.
-        let path: String
+        /// How the link came about: mdns, static, dht, relay or incoming.
+        let via: String
         var reconciler: Reconciler?
         var lastSync = ContinuousClock.now
         var lastSent = ContinuousClock.now
@@ -86,13 +86,13 @@ public actor Mesh {
         var bytesReceived: Int64 = 0
         var sending: RunState.Progress?
 
-        init(id: Int, channel: Channel, peer: LinkPeer, since: Int64, relay: String?, path: String) {
+        init(id: Int, channel: Channel, peer: LinkPeer, since: Int64, relay: String?, via: String) {
             self.id = id
             self.channel = channel
             self.peer = peer
             self.since = since
             self.relay = relay
-            self.path = path
+            self.via = via
         }
     }
 
@@ -391,7 +391,7 @@ public actor Mesh {
             let link = links[linkID]
             let source = link.map { "link \($0.peer.address)" } ?? "link"
             do {
-                let r = try node.receive(raws, from: source, path: link?.path ?? "lan", tags: &tagCache)
+                let r = try node.receive(raws, from: source, path: link.map(path(of:)) ?? "lan", tags: &tagCache)
                 bundles += r.imported
                 messages += r.delivered
                 if let link, link.relay != nil, !r.releases.isEmpty { releaseAtRelay(r.releases, on: link) }

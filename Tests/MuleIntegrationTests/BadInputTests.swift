@@ -81,3 +81,25 @@ import Testing
         #expect(try c.run("send", "X", "--lifetime", "soon", "hi").status != 0)
     }
 }
+
+/// `mule relay add/remove/list` and the relay's own refusals, through the executable.
+@Suite struct RelayCommandTests {
+    @Test func relayListAndBadArguments() throws {
+        let s = Scratch()
+        let a = s.cli("a")
+        try a.run("init", "--name", "Ann")
+        #expect(try a.run("relay", "list").out.contains("No relays"))
+        for bad in ["nope", "host:0", "host:99999", "a b:1"] {
+            let r = try a.run("relay", "add", bad)
+            #expect(r.status == 1 && r.errLines.count == 1 && r.err.contains("is not HOST:PORT"), "\(bad): \(r.err)")
+        }
+        #expect(try a.run("relay", "add", "127.0.0.1:4748").status == 0)
+        #expect(try a.json("relay", "list", "--json") as? [String] == ["127.0.0.1:4748"])
+        #expect((try a.json("id", "--json") as? [String: Any])?["relays"] as? [String] == ["127.0.0.1:4748"])
+        let r = try a.run("relay", "remove", "10.0.0.1:1")
+        #expect(r.status == 1 && r.errLines == ["mule: '10.0.0.1:1' is not one of your relays"])
+        #expect(try a.run("relay", "remove", "127.0.0.1:4748").out.contains("No relays"))
+        let l = try a.run("relay", "--listen", "nonsense", "--data", s.file("r"))
+        #expect(l.status == 1 && l.errLines == ["mule: --listen wants HOST:PORT, not 'nonsense'"])
+    }
+}
