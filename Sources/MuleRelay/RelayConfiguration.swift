@@ -15,6 +15,8 @@ public struct RelayConfiguration: Sendable {
     public var maxBundle: UInt32 = 32 << 20
     /// Bundles are kept at most this long, whatever lifetime they carry.
     public var maxKeepMs: Int64 = 7 * 86_400_000
+    /// Bytes of deposits being received at once, over all links; beyond, a deposit gets `busy`.
+    public var maxBufferedBytes = 128 << 20
     /// A link that sends this many bad stamps is closed.
     public var maxBadStamps = 8
     public var maxLinks = 256

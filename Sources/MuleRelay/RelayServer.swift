@@ -28,6 +28,10 @@ public actor RelayServer {
     var listener: Channel?
     var tasks: [Task<Void, Never>] = []
     var stopped = false
+    /// Bytes of deposits being received on all links: bounded by `maxBufferedBytes`.
+    var buffered = 0
+    /// When each kind of closed link was last logged, and how many since were not.
+    var closeLog: [String: (at: ContinuousClock.Instant, suppressed: Int)] = [:]
     public private(set) var boundPort: Int?
     /// Counters for the log summary and tests.
     public private(set) var counters = Counters()
@@ -207,12 +211,30 @@ public actor RelayServer {
         }
         if let id, let c = clients.removeValue(forKey: id) {
             counters.linksClosed += 1
+            if case .receiving(let d, _) = c.incoming { buffered -= Int(d.total) }
             if reason != "closed" {
-                logger.notice("closed a relay link", metadata: ["peer": "\(c.address)", "reason": "\(reason)"])
+                logClosed(c.address, reason)
             } else {
                 logger.debug("relay link closed", metadata: ["peer": "\(c.address)"])
             }
         }
+    }
+
+    /// One line per kind of reason every 5 s, with a count of the ones not shown: a flood of bad
+    /// links costs a counter, not a log line each.
+    func logClosed(_ address: String, _ reason: String) {
+        let key = String(reason.prefix(32))
+        let now = ContinuousClock.now
+        if let last = closeLog[key], now - last.at < .seconds(5) {
+            closeLog[key]?.suppressed += 1
+            return
+        }
+        let more = closeLog[key]?.suppressed ?? 0
+        if closeLog.count > 64 { closeLog.removeAll() }
+        closeLog[key] = (now, 0)
+        var metadata: Logger.Metadata = ["peer": "\(address)", "reason": "\(reason)"]
+        if more > 0 { metadata["moreLikeIt"] = "\(more)" }
+        logger.notice("closed a relay link", metadata: metadata)
     }
 
     func attach(_ peer: LinkPeer, channel: Channel) -> Int? {
@@ -324,6 +346,12 @@ public actor RelayServer {
             c.incoming = .discarding(id: d.id, left: total)
             return
         }
+        guard buffered + total <= configuration.maxBufferedBytes else {
+            refuse(d.id, .busy, on: c, reason: "\(buffered) bytes of deposits in progress")
+            c.incoming = .discarding(id: d.id, left: total)
+            return
+        }
+        buffered += total
         var buffer: [UInt8] = []
         buffer.reserveCapacity(min(total, 1 << 20))
         c.incoming = .receiving(d, buffer)
@@ -337,15 +365,16 @@ public actor RelayServer {
             guard p.id == id, p.data.count <= left else { throw .unexpected("a part of another bundle") }
             c.incoming = left - p.data.count == 0 ? .idle : .discarding(id: id, left: left - p.data.count)
         case .receiving(let d, var buffer):
-            c.incoming = .idle
             guard p.id == d.id, p.total == d.total, Int(p.offset) == buffer.count else {
                 throw .unexpected("a part that does not continue the deposit")
             }
+            c.incoming = .idle
             buffer += p.data
             if buffer.count < Int(d.total) {
                 c.incoming = .receiving(d, buffer)
                 return
             }
+            buffered -= Int(d.total)
             finish(d, buffer, from: c)
         }
     }

@@ -10,11 +10,14 @@ import Testing
 /// Nodes that cannot reach each other meet at a relay: deposits paid with stamps, fetched by tag,
 /// released on arrival; a relay restart loses nothing; a flood of unstamped deposits stores nothing.
 @Suite(.serialized) struct RelayTests {
-    func relay(_ w: MeshWorld, port: Int = 0, bits: UInt8 = 8) async throws -> (RelayServer, Int) {
+    func relay(
+        _ w: MeshWorld, port: Int = 0, bits: UInt8 = 8, configure: (inout RelayConfiguration) -> Void = { _ in }
+    ) async throws -> (RelayServer, Int) {
         var c = RelayConfiguration(dataDirectory: w.dir.file("relay"))
         c.host = "127.0.0.1"
         c.port = port
         c.stampBits = bits
+        configure(&c)
         let r = try RelayServer(configuration: c, logger: w.log.logger("relay"))
         return (r, try await r.start())
     }
@@ -159,6 +162,34 @@ import Testing
         #expect(q.closedByPeer())
         #expect(try await r.statistics().bundles == 0)
         #expect(await eventually { w.log.all.contains { $0.contains("a frame a relay does not take") } })
+        await r.stop()
+    }
+
+    @Test func depositsInProgressAreBounded() async throws {
+        let w = MeshWorld()
+        let (r, port) = try await relay(w, bits: 4) { $0.maxBufferedBytes = 10_000 }
+        /// Opens a link and starts an 8000-byte deposit whose bytes never come.
+        func start() throws -> RawPeer {
+            let p = try RawPeer(port: port)
+            try p.handshake()
+            guard case .relayWelcome(let welcome)? = try p.readFrame() else { throw POSIXError(.EPROTO) }
+            let id = Sodium.randomBytes(32)
+            let nonce = RelayStamp.solve(challenge: welcome.challenge, id: id, total: 8000, bits: 4)
+            try p.sendFrame(.deposit(.init(id: id, total: 8000, nonce: nonce)))
+            return p
+        }
+        let first = try start()
+        let second = try start()
+        // The second would take the relay past its bound: refused as busy, nothing kept for it.
+        #expect(try second.readFrame().map { if case .depositResult(_, .busy) = $0 { true } else { false } } == true)
+        // When the first link goes, its share is free again.
+        shutdown(first.fd, Int32(SHUT_RDWR))
+        try await Task.sleep(for: .milliseconds(300))
+        let third = try start()
+        var tv = timeval(tv_sec: 0, tv_usec: 500_000)
+        setsockopt(third.fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        #expect(try third.readFrame() == nil)
+        #expect(try await r.statistics().bundles == 0)
         await r.stop()
     }
 
