@@ -7,9 +7,12 @@
 # Needs root. Everything it makes is named mule-relay-<pid>-*, cleaned up by pid and by name. No
 # packet leaves the namespaces it creates, and no daemon runs outside them.
 set -euo pipefail
-MULE=${MULE_BIN:-$(cd "$(dirname "$0")/../.." && pwd)/.build/debug/mule}
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+MULE=${MULE_BIN:-$ROOT/.build/debug/mule}
+PY=${MULE_PYTHON:-$ROOT/.venv/bin/python}
 [ -x "$MULE" ] || { echo "relay-test: no mule binary at $MULE (swift build first)" >&2; exit 1; }
 [ "$(id -u)" -eq 0 ] || { echo "relay-test: needs root for network namespaces" >&2; exit 1; }
+[ -x "$PY" ] || { echo "relay-test: no Python venv at $PY (Scripts/test.sh makes it)" >&2; exit 1; }
 
 ID="mule-relay-$$"
 WORK=$(mktemp -d /tmp/$ID.XXXX)
@@ -116,6 +119,20 @@ wait_for 20 all_delivered alice || fail "Alice's message is not delivered"
 wait_for 20 all_delivered bob || fail "Bob's message is not delivered"
 on alice messages | grep -q "delivered, relay" || fail "mule messages does not show the relay path"
 
+step "a flood of unpaid deposits from Bob's LAN, by a client written from the protocol document"
+stored() {
+    python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('SELECT COUNT(*) FROM relay_bundle').fetchone()[0])" \
+        "$WORK/relaydata/relay.sqlite"
+}
+before=$(stored)
+ip netns exec "$(ns bob)" "$PY" "$ROOT/Tests/Interop/relay_flood.py" 10.77.2.1 4748 > "$WORK/flood.log" 2>&1 \
+    || fail "the relay did not refuse the flood as the protocol says: $(cat "$WORK/flood.log")"
+sed 's/^/    /' "$WORK/flood.log"
+[ "$(stored)" = "$before" ] || fail "the flood changed what the relay stores ($before → $(stored))"
+grep "closed a relay link" "$WORK/relay.log" | grep -q "bad proof-of-work stamp" || fail "the relay logged nothing about the flood"
+on bob send Alice "after the flood" >/dev/null
+wait_for 20 received_by_relay alice "after the flood" || fail "the relay stopped working after the flood"
+
 step "kill -9 the relay mid-conversation and restart it: nothing lost"
 for i in 1 2 3; do on alice send Bob "before the crash $i" >/dev/null; done
 sleep 2.5
@@ -132,10 +149,7 @@ wait_for 30 all_delivered alice || fail "Alice's messages are not all delivered 
 wait_for 30 all_delivered bob || fail "Bob's messages are not all delivered after the restart"
 
 step "the relay keeps nothing it handed over, and never held a name or a word"
-empty() {
-    [ "$(python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('SELECT COUNT(*) FROM relay_bundle').fetchone()[0])" \
-        "$WORK/relaydata/relay.sqlite")" = 0 ]
-}
+empty() { [ "$(stored)" = 0 ]; }
 wait_for 20 empty || fail "the relay still holds bundles that were fetched"
 for secret in Alice Bob "before the crash" "hello bob"; do
     cat "$WORK"/relaydata/relay.sqlite* | grep -qa "$secret" && fail "the relay's store contains '$secret'"

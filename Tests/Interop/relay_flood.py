@@ -1,0 +1,147 @@
+"""A relay client written from Docs/PROTOCOL.md §6, §8 and §11 alone, on the `noiseprotocol`
+package: it floods a Mule relay with deposits it did not pay for, then tries a paid deposit of
+bytes that are not a bundle, then a frame a relay does not take.
+
+usage: relay_flood.py HOST PORT
+
+Prints one line per check and exits 0 when the relay behaved as the protocol says: every unpaid
+deposit refused with "bad stamp" and the link closed after 8; a correctly stamped (so the stamp
+computation here matches Mule's) non-bundle refused as "invalid"; an unknown frame closing the link.
+"""
+import hashlib
+import os
+import socket
+import struct
+import sys
+
+from noise.connection import Keypair, NoiseConnection
+
+HELLO = bytes([0x82, 0x01, 0xF6])  # CBOR [1, null]
+
+
+class Link:
+    def __init__(self, host, port):
+        self.s = socket.create_connection((host, port), timeout=10)
+        self.n = NoiseConnection.from_name(b"Noise_XX_25519_ChaChaPoly_BLAKE2b")
+        self.n.set_as_initiator()
+        self.n.set_keypair_from_private_bytes(Keypair.STATIC, os.urandom(32))
+        self.n.set_prologue(b"mule-link-v1")
+        self.n.start_handshake()
+        self.send_message(self.n.write_message(b""))
+        self.n.read_message(self.read_message())
+        self.send_message(self.n.write_message(HELLO))
+        assert self.n.handshake_finished
+        self.stream = b""
+
+    def send_message(self, m):
+        self.s.sendall(struct.pack(">H", len(m)) + m)
+
+    def read_exactly(self, k):
+        out = b""
+        while len(out) < k:
+            c = self.s.recv(k - len(out))
+            if not c:
+                raise EOFError
+            out += c
+        return out
+
+    def read_message(self):
+        (k,) = struct.unpack(">H", self.read_exactly(2))
+        return self.read_exactly(k)
+
+    def send_frame(self, kind, payload):
+        body = bytes([kind]) + payload
+        self.send_message(self.n.encrypt(struct.pack(">I", len(body)) + body))
+
+    def read_frame(self):
+        """(type, payload), or None once the relay closed the connection."""
+        while True:
+            if len(self.stream) >= 4:
+                (k,) = struct.unpack(">I", self.stream[:4])
+                if len(self.stream) >= 4 + k:
+                    body = self.stream[4 : 4 + k]
+                    self.stream = self.stream[4 + k :]
+                    return body[0], body[1:]
+            try:
+                self.stream += self.n.decrypt(self.read_message())
+            except (EOFError, ConnectionResetError, socket.timeout):
+                return None
+
+    def welcome(self):
+        kind, p = self.read_frame()
+        assert kind == 7 and len(p) == 22 and p[0] == 1, (kind, p)
+        return p[1:17], p[17]
+
+
+def stamp_hash(challenge, bundle_id, total, nonce):
+    data = b"mule-relay-stamp-v1" + challenge + bundle_id + struct.pack(">IQ", total, nonce)
+    return hashlib.blake2b(data, digest_size=32).digest()
+
+
+def zero_bits(h):
+    n = 0
+    for b in h:
+        if b == 0:
+            n += 8
+            continue
+        return n + 8 - b.bit_length()
+    return n
+
+
+def deposit(link, challenge, data, nonce):
+    bundle_id = hashlib.blake2b(data, digest_size=32).digest()
+    link.send_frame(8, bundle_id + struct.pack(">IQ", len(data), nonce))
+    link.send_frame(5, bundle_id + struct.pack(">II", len(data), 0) + data)
+    return bundle_id
+
+
+def main():
+    host, port = sys.argv[1], int(sys.argv[2])
+    ok = True
+
+    # 1. Fifty deposits with stamps that do not hold.
+    link = Link(host, port)
+    challenge, bits = link.welcome()
+    for i in range(50):
+        data = os.urandom(1500 + i)
+        bundle_id = hashlib.blake2b(data, digest_size=32).digest()
+        nonce = 0
+        while zero_bits(stamp_hash(challenge, bundle_id, len(data), nonce)) >= bits:
+            nonce += 1
+        try:
+            deposit(link, challenge, data, nonce)
+        except (BrokenPipeError, ConnectionResetError):
+            break
+    refused = 0
+    while True:
+        f = link.read_frame()
+        if f is None:
+            break
+        if f[0] == 9 and f[1][32] == 2:
+            refused += 1
+    print(f"unpaid deposits: {refused} refused as bad stamp, then the link was closed")
+    ok &= refused == 8
+
+    # 2. A paid deposit of bytes that are no bundle: the stamp is right, the bundle is not.
+    link = Link(host, port)
+    challenge, bits = link.welcome()
+    data = b"certainly not a bundle"
+    bundle_id = hashlib.blake2b(data, digest_size=32).digest()
+    nonce = 0
+    while zero_bits(stamp_hash(challenge, bundle_id, len(data), nonce)) < bits:
+        nonce += 1
+    deposit(link, challenge, data, nonce)
+    kind, p = link.read_frame()
+    print(f"stamped non-bundle: result {p[32]} (5 is invalid)")
+    ok &= kind == 9 and p[:32] == bundle_id and p[32] == 5
+
+    # 3. A frame a relay does not take.
+    link.send_frame(1, b"\x01")
+    closed = link.read_frame() is None
+    print(f"syncStart to a relay: link closed: {closed}")
+    ok &= closed
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()
