@@ -122,6 +122,20 @@ public enum LinkFrame: Equatable, Sendable {
         case relayWelcome, deposit, depositResult, subscribe, release, watch, acks
     }
 
+    /// The `part` of `data` (bundle `id`) that starts at `offset`: at most `maxPartData` bytes.
+    public static func part(of data: [UInt8], id: [UInt8], from offset: Int) -> LinkFrame {
+        let end = min(offset + maxPartData, data.count)
+        return .part(Part(id: id, total: UInt32(data.count), offset: UInt32(offset), data: Array(data[offset..<end])))
+    }
+
+    /// The `part` that says a bundle is gone (total 0).
+    public static func gone(_ id: [UInt8]) -> LinkFrame { .part(Part(id: id, total: 0, offset: 0, data: [])) }
+
+    /// `values` cut into frames of at most `maxIDs` each (none for none).
+    public static func batches<T>(_ values: [T], _ make: ([T]) -> LinkFrame) -> [LinkFrame] {
+        stride(from: 0, to: values.count, by: maxIDs).map { make(Array(values[$0..<min($0 + maxIDs, values.count)])) }
+    }
+
     /// True for the frames only a relay link carries.
     public var isRelayFrame: Bool {
         switch self {

@@ -167,9 +167,7 @@ extension Mesh {
                     "reconciled",
                     metadata: ["peer": "\(link.peer.address)", "needs": "\(r.needs.count)", "haves": "\(r.haves.count)"])
                 request(r.needs, from: link)
-                for chunk in stride(from: 0, to: r.haves.count, by: LinkFrame.maxIDs) {
-                    send(.offer(Array(r.haves[chunk..<min(chunk + LinkFrame.maxIDs, r.haves.count)])), on: link)
-                }
+                for f in LinkFrame.batches(r.haves, LinkFrame.offer) { send(f, on: link) }
             }
         case .offer(let ids):
             request(ids, from: link)
@@ -216,9 +214,7 @@ extension Mesh {
             }
             wants.append(LinkFrame.Want(id: id, offset: UInt32(offset)))
         }
-        for chunk in stride(from: 0, to: wants.count, by: LinkFrame.maxIDs) {
-            send(.want(Array(wants[chunk..<min(chunk + LinkFrame.maxIDs, wants.count)])), on: link)
-        }
+        for f in LinkFrame.batches(wants, LinkFrame.want) { send(f, on: link) }
     }
 
     /// One part of a bundle. Parts of a bundle this node asked for must continue where the last

@@ -124,10 +124,8 @@ extension Mesh {
             var offset = 0
             var last: EventLoopFuture<Void>?
             repeat {
-                let end = min(offset + LinkFrame.maxPartData, b.data.count)
-                last = link.channel.write(
-                    LinkFrame.part(.init(id: id, total: total, offset: UInt32(offset), data: Array(b.data[offset..<end]))))
-                offset = end
+                last = link.channel.write(LinkFrame.part(of: b.data, id: id, from: offset))
+                offset = min(offset + LinkFrame.maxPartData, b.data.count)
             } while offset < b.data.count
             link.channel.flush()
             link.lastSent = .now
@@ -149,9 +147,7 @@ extension Mesh {
             relays[relay]?.welcome = w
             logger.info("relay link up", metadata: ["relay": "\(relay)", "stampBits": "\(w.bits)"])
             let watched = (try? node.store.read { tx in try tx.watchedDropHashes(at: relay) }) ?? []
-            for chunk in stride(from: 0, to: watched.count, by: LinkFrame.maxIDs) {
-                send(.watch(Array(watched[chunk..<min(chunk + LinkFrame.maxIDs, watched.count)])), on: link)
-            }
+            for f in LinkFrame.batches(watched, LinkFrame.watch) { send(f, on: link) }
             relayTick()
         case .depositResult(let id, let result):
             relays[relay]?.waiting.remove(id)
@@ -197,13 +193,6 @@ extension Mesh {
             }
         default:
             throw .unexpected("a frame a relay does not send")
-        }
-    }
-
-    /// Tells a relay which of the bundles it handed over arrived here, once they are stored.
-    func releaseAtRelay(_ releases: [[UInt8]], on link: Link) {
-        for chunk in stride(from: 0, to: releases.count, by: LinkFrame.maxIDs) {
-            send(.release(Array(releases[chunk..<min(chunk + LinkFrame.maxIDs, releases.count)])), on: link)
         }
     }
 

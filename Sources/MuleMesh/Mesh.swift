@@ -279,7 +279,7 @@ public actor Mesh {
                 for link in links.values where link.relay == nil {
                     for b in push {
                         link.channel.write(
-                            LinkFrame.part(.init(id: b.id, total: UInt32(b.data.count), offset: 0, data: b.data)),
+                            LinkFrame.part(of: b.data, id: b.id, from: 0),
                             promise: nil)
                         link.bundlesSent += 1
                         link.bytesSent += Int64(b.data.count)
@@ -340,18 +340,13 @@ public actor Mesh {
             for (w, b) in found {
                 guard let b else {
                     // Gone since it was offered (delivered, expired or evicted): say so.
-                    last = link.channel.write(LinkFrame.part(.init(id: w.id, total: 0, offset: 0, data: [])))
+                    last = link.channel.write(LinkFrame.gone(w.id))
                     continue
                 }
                 var offset = Int(min(w.offset, UInt32(b.data.count)))
                 repeat {
-                    let end = min(offset + LinkFrame.maxPartData, b.data.count)
-                    last = link.channel.write(
-                        LinkFrame.part(
-                            .init(
-                                id: b.id, total: UInt32(b.data.count), offset: UInt32(offset), data: Array(b.data[offset..<end])))
-                    )
-                    offset = end
+                    last = link.channel.write(LinkFrame.part(of: b.data, id: b.id, from: offset))
+                    offset = min(offset + LinkFrame.maxPartData, b.data.count)
                     if b.data.count > LinkFrame.maxPartData {
                         link.channel.flush()
                         link.sending = RunState.Progress(bytes: Int64(offset), total: Int64(b.data.count))
@@ -394,7 +389,10 @@ public actor Mesh {
                 let r = try node.receive(raws, from: source, path: link.map(path(of:)) ?? "lan", tags: &tagCache)
                 bundles += r.imported
                 messages += r.delivered
-                if let link, link.relay != nil, !r.releases.isEmpty { releaseAtRelay(r.releases, on: link) }
+                // Tells the relay which of the bundles it handed over are stored here now.
+                if let link, link.relay != nil {
+                    for f in LinkFrame.batches(r.releases, LinkFrame.release) { send(f, on: link) }
+                }
                 for p in r.problems {
                     logger.notice("rejected a bundle", metadata: ["source": "\(source)", "reason": "\(p.reason)"])
                 }

@@ -287,9 +287,7 @@ public actor RelayServer {
                 logger.warning("relay store read failed", metadata: ["reason": "\(error)"])
                 return
             }
-            for chunk in stride(from: 0, to: ids.count, by: LinkFrame.maxIDs) {
-                send(.offer(Array(ids[chunk..<min(chunk + LinkFrame.maxIDs, ids.count)])), to: c)
-            }
+            for f in LinkFrame.batches(ids, LinkFrame.offer) { send(f, to: c) }
         case .want(let wants):
             c.queue += wants
             if !c.pumping {
@@ -433,21 +431,17 @@ public actor RelayServer {
     }
 
     func applyAcks(_ acks: [(dropHash: [UInt8], ack: [UInt8])], receipts: [[UInt8]], tags: Set<[UInt8]>) {
-        let watchedAnywhere = clients.values.reduce(into: Set<[UInt8]>()) { $0.formUnion($1.watched) }
-        // Only drop hashes the relay holds or someone waits for are remembered: made-up acks cost nothing.
-        let relevant = acks.filter { a in
-            watchedAnywhere.contains(a.dropHash) || ((try? store.holds(dropHash: a.dropHash)) ?? false)
-        }
+        let watched = clients.values.reduce(into: Set<[UInt8]>()) { $0.formUnion($1.watched) }
         do {
             let n = try store.release(
-                acks: relevant, receipts: receipts, tags: tags, keepUntil: clock() + configuration.maxKeepMs)
+                acks: acks, receipts: receipts, tags: tags, watched: watched, keepUntil: clock() + configuration.maxKeepMs)
             counters.released += n
         } catch {
             logger.warning("relay store write failed", metadata: ["reason": "\(error)"])
             return
         }
         for other in clients.values where !other.watched.isEmpty {
-            let mine = relevant.filter { other.watched.contains($0.dropHash) }
+            let mine = acks.filter { other.watched.contains($0.dropHash) }
             guard !mine.isEmpty else { continue }
             send(.acks(mine.map(\.ack)), to: other)
             for m in mine { other.watched.remove(m.dropHash) }
@@ -462,18 +456,13 @@ public actor RelayServer {
             var last: EventLoopFuture<Void>?
             for w in batch {
                 guard let e = try? store.entry(id: w.id), c.tags.contains(e.tag) else {
-                    last = c.channel.write(LinkFrame.part(.init(id: w.id, total: 0, offset: 0, data: [])))
+                    last = c.channel.write(LinkFrame.gone(w.id))
                     continue
                 }
                 var offset = Int(min(w.offset, UInt32(e.data.count)))
                 repeat {
-                    let end = min(offset + LinkFrame.maxPartData, e.data.count)
-                    last = c.channel.write(
-                        LinkFrame.part(
-                            .init(
-                                id: e.id, total: UInt32(e.data.count), offset: UInt32(offset), data: Array(e.data[offset..<end])))
-                    )
-                    offset = end
+                    last = c.channel.write(LinkFrame.part(of: e.data, id: e.id, from: offset))
+                    offset = min(offset + LinkFrame.maxPartData, e.data.count)
                     if e.data.count > LinkFrame.maxPartData {
                         c.channel.flush()
                         try? await last?.get()

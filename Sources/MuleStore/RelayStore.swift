@@ -52,17 +52,7 @@ public final class RelayStore: Sendable {
 
     public init(path: String) throws(StoreError) {
         self.path = path
-        var config = Configuration()
-        config.busyMode = .timeout(10)
-        config.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = NORMAL") }
-        do {
-            pool = try DatabasePool(path: path, configuration: config)
-            try RelayStore.migrator.migrate(pool)
-        } catch let e as DatabaseError {
-            throw .cannotOpen(path: path, reason: e.message ?? e.description)
-        } catch {
-            throw .cannotOpen(path: path, reason: "\(error)")
-        }
+        pool = try Store.openPool(path: path, migrator: RelayStore.migrator)
     }
 
     static var migrator: DatabaseMigrator {
@@ -196,16 +186,21 @@ public final class RelayStore: Sendable {
 
     /// Applies proofs of delivery: `acks` are (drop hash, ack secret) pairs that a recipient or a
     /// receipt revealed, and delete every message with that drop hash; `receipts` are ids of
-    /// bundles without a drop hash that may go if their tag is one of `tags`. Returns the count deleted.
+    /// bundles without a drop hash that may go if their tag is one of `tags`. An ack is remembered
+    /// (for its sender) only if it deleted something or its drop hash is in `watched`: made-up
+    /// acks cost nothing. Returns the count deleted.
     @discardableResult
     public func release(
-        acks: [(dropHash: [UInt8], ack: [UInt8])], receipts: [[UInt8]], tags: Set<[UInt8]>, keepUntil: Int64
+        acks: [(dropHash: [UInt8], ack: [UInt8])], receipts: [[UInt8]], tags: Set<[UInt8]>,
+        watched: Set<[UInt8]> = [], keepUntil: Int64
     ) throws(StoreError) -> Int {
         try write { db in
             var deleted = 0
             for (h, ack) in acks {
                 try db.execute(sql: "DELETE FROM relay_bundle WHERE dropHash = ?", arguments: [h.data])
-                deleted += db.changesCount
+                let n = db.changesCount
+                deleted += n
+                guard n > 0 || watched.contains(h) else { continue }
                 try db.execute(
                     sql: "INSERT OR IGNORE INTO relay_delivered(dropHash, ack, expiresAt) VALUES (?, ?, ?)",
                     arguments: [h.data, ack.data, keepUntil])
@@ -220,14 +215,6 @@ public final class RelayStore: Sendable {
                 deleted += db.changesCount
             }
             return deleted
-        }
-    }
-
-    /// True if a stored message has this drop hash.
-    public func holds(dropHash: [UInt8]) throws(StoreError) -> Bool {
-        try read { db in
-            try Bool.fetchOne(
-                db, sql: "SELECT EXISTS(SELECT 1 FROM relay_bundle WHERE dropHash = ?)", arguments: [dropHash.data]) ?? false
         }
     }
 

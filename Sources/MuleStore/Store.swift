@@ -11,14 +11,20 @@ public final class Store: Sendable {
 
     public init(path: String) throws(StoreError) {
         self.path = path
+        pool = try Store.openPool(path: path, migrator: Schema.migrator)
+    }
+
+    /// A WAL pool with the settings every Mule database uses, migrated to the newest schema.
+    static func openPool(path: String, migrator: DatabaseMigrator) throws(StoreError) -> DatabasePool {
         var config = Configuration()
         config.busyMode = .timeout(10)
         config.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
         }
         do {
-            pool = try DatabasePool(path: path, configuration: config)
-            try Schema.migrator.migrate(pool)
+            let pool = try DatabasePool(path: path, configuration: config)
+            try migrator.migrate(pool)
+            return pool
         } catch let e as DatabaseError {
             throw .cannotOpen(path: path, reason: e.message ?? e.description)
         } catch {

@@ -7,46 +7,9 @@
 # Needs root (network namespaces). Everything it makes is named mule-lan-<pid>-*, and cleaned up by
 # pid and by those names. No packet leaves the namespaces it creates.
 set -euo pipefail
-MULE=${MULE_BIN:-$(cd "$(dirname "$0")/../.." && pwd)/.build/debug/mule}
-[ -x "$MULE" ] || { echo "lan-test: no mule binary at $MULE (swift build first)" >&2; exit 1; }
-[ "$(id -u)" -eq 0 ] || { echo "lan-test: needs root for network namespaces" >&2; exit 1; }
-
+TEST=lan-test
 ID="mule-lan-$$"
-WORK=$(mktemp -d /tmp/$ID.XXXX)
-PIDS=()
-NAMESPACES=()
-STEP="setup"
-
-cleanup() {
-    local rc=$?
-    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-    sleep 0.3
-    for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-    for ns in "${NAMESPACES[@]}"; do ip netns del "$ns" 2>/dev/null || true; done
-    if [ $rc -ne 0 ]; then
-        echo "lan-test: FAILED at: $STEP" >&2
-        for f in "$WORK"/*.log; do echo "--- $f" >&2; tail -n 30 "$f" >&2; done
-    fi
-    rm -rf "$WORK"
-    exit $rc
-}
-trap cleanup EXIT
-
-step() { STEP="$1"; echo "lan-test: $1"; }
-fail() { echo "lan-test: $*" >&2; exit 1; }
-
-# Waits up to $1 seconds for the command in the remaining arguments to succeed.
-wait_for() {
-    local t=$1; shift
-    local end=$((SECONDS + t))
-    while [ $SECONDS -lt $end ]; do
-        if "$@" >/dev/null 2>&1; then return 0; fi
-        sleep 0.2
-    done
-    "$@"
-}
-
-json() { python3 -c "import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1]))" "$1"; }
+source "$(dirname "$0")/lib.sh"
 
 seg() { echo "$ID-s$1"; }
 host() { echo "$ID-h$1"; }

@@ -7,50 +7,14 @@
 # Needs root. Everything it makes is named mule-relay-<pid>-*, cleaned up by pid and by name. No
 # packet leaves the namespaces it creates, and no daemon runs outside them.
 set -euo pipefail
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-MULE=${MULE_BIN:-$ROOT/.build/debug/mule}
-PY=${MULE_PYTHON:-$ROOT/.venv/bin/python}
-[ -x "$MULE" ] || { echo "relay-test: no mule binary at $MULE (swift build first)" >&2; exit 1; }
-[ "$(id -u)" -eq 0 ] || { echo "relay-test: needs root for network namespaces" >&2; exit 1; }
-[ -x "$PY" ] || { echo "relay-test: no Python venv at $PY (Scripts/test.sh makes it)" >&2; exit 1; }
-
+TEST=relay-test
 ID="mule-relay-$$"
-WORK=$(mktemp -d /tmp/$ID.XXXX)
-PIDS=()
-NAMESPACES=()
-STEP="setup"
-
-cleanup() {
-    local rc=$?
-    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-    sleep 0.3
-    for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-    for ns in "${NAMESPACES[@]}"; do ip netns del "$ns" 2>/dev/null || true; done
-    if [ $rc -ne 0 ]; then
-        echo "relay-test: FAILED at: $STEP" >&2
-        for f in "$WORK"/*.log; do echo "--- $f" >&2; tail -n 30 "$f" >&2; done
-    fi
-    rm -rf "$WORK"
-    exit $rc
-}
-trap cleanup EXIT
-
-step() { STEP="$1"; echo "relay-test: $1"; }
-fail() { echo "relay-test: $*" >&2; exit 1; }
-
-wait_for() {
-    local t=$1; shift
-    local end=$((SECONDS + t))
-    while [ $SECONDS -lt $end ]; do
-        if "$@" >/dev/null 2>&1; then return 0; fi
-        sleep 0.2
-    done
-    "$@"
-}
+source "$(dirname "$0")/lib.sh"
+PY=${MULE_PYTHON:-$ROOT/.venv/bin/python}
+[ -x "$PY" ] || { echo "relay-test: no Python venv at $PY (Scripts/test.sh makes it)" >&2; exit 1; }
 
 ns() { echo "$ID-$1"; }
 on() { local who=$1; shift; ip netns exec "$(ns "$who")" "$MULE" --home "$WORK/$who" "$@"; }
-json() { python3 -c "import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1]))" "$1"; }
 invite() { on "$1" id --json | json "d['invite']"; }
 # How many messages with this text arrived at $1 by relay, and whether $1's own are all delivered by relay.
 received_by_relay() {
