@@ -189,9 +189,10 @@ tc -n "$(host 1)" qdisc add dev eth0 root tbf rate 16mbit burst 64kb latency 500
 wait_for 20 has_links 2 1 || fail "h1 and h2 did not link again"
 on 1 send Bob --file "$WORK/big.bin" >/dev/null
 wait_for 20 sh -c "grep -q 'receiving from' '$WORK/node2.log'" || fail "no progress shown for the transfer"
-downs=$(count_in "$WORK/node2.log" "link down")
+# Only the link to h1 counts: the stale link to h3 (left behind on segment 2) may time out meanwhile.
+downs=$(count_in "$WORK/node2.log" "link down with 169.254.0.1:")
 ip -n "$(host 2)" link set eth0 down
-wait_for 20 more_in "$WORK/node2.log" "link down" "$downs" || fail "the cut link was not dropped"
+wait_for 20 more_in "$WORK/node2.log" "link down with 169.254.0.1:" "$downs" || fail "the cut link was not dropped"
 sleep 1
 ip -n "$(host 2)" link set eth0 up
 tc -n "$(host 1)" qdisc del dev eth0 root
