@@ -57,6 +57,10 @@ extension Mesh {
 
     /// Runs one connection: the handshake result attaches a link, then frames are handled in order.
     func runLink(_ channel: LinkChannel, via: String, dialed: String?) async {
+        let channelKey = ObjectIdentifier(channel.channel)
+        openChannels[channelKey] = channel.channel
+        defer { openChannels[channelKey] = nil }
+        if stopped { channel.channel.close(promise: nil) }
         var linkID: Int?
         var reason = "closed"
         do {

@@ -49,6 +49,8 @@ public actor Mesh {
     /// Services that mDNS reported and has not withdrawn: redialled while no link to them is up.
     var discoveredServices: [String: PeerAddress] = [:]
     var listener: Channel?
+    /// Accepts connections; it closes the listening channel on its way out, so `stop()` waits for it.
+    var listenerTask: Task<Void, Never>?
     var discovery: AvahiDiscovery?
     var mdnsState = "off"
     var dht: DHTNode?
@@ -59,6 +61,8 @@ public actor Mesh {
     var relays: [String: RelayState] = [:]
     var ownRelays: [String] = []
     var tasks: [Task<Void, Never>] = []
+    /// Every connection being run, handshaking or linked: `stop()` closes them all and waits for them.
+    var openChannels: [ObjectIdentifier: Channel] = [:]
     var stopped = false
     var stateDirty = true
     public private(set) var boundPort: Int?
@@ -144,19 +148,18 @@ public actor Mesh {
         let listenText = PeerAddress(host: configuration.listen.host, port: boundPort ?? configuration.listen.port).description
         eventSink.yield(.listening(listenText))
         logger.info("listening", metadata: ["address": "\(listenText)"])
-        tasks.append(
-            Task { [weak self] in
-                do {
-                    try await server.executeThenClose { inbound in
-                        for try await child in inbound {
-                            guard let self else { return }
-                            Task { await self.runLink(child, via: "incoming", dialed: nil) }
-                        }
+        listenerTask = Task { [weak self] in
+            do {
+                try await server.executeThenClose { inbound in
+                    for try await child in inbound {
+                        guard let self else { return }
+                        Task { await self.runLink(child, via: "incoming", dialed: nil) }
                     }
-                } catch {
-                    self?.logger.debug("listener closed", metadata: ["reason": "\(error)"])
                 }
-            })
+            } catch {
+                self?.logger.debug("listener closed", metadata: ["reason": "\(error)"])
+            }
+        }
         for peer in configuration.staticPeers {
             tasks.append(Task { [weak self] in await self?.keepDialing(peer) })
         }
@@ -185,10 +188,19 @@ public actor Mesh {
         discovery?.stop()
         discovery = nil
         try? await listener?.close()
+        await listenerTask?.value
         await dht?.stop()
         dht = nil
-        for link in links.values { try? await link.channel.close() }
+        for channel in openChannels.values { channel.close(promise: nil) }
         links.removeAll()
+        // Let connections finish closing on the event loop before it goes away, and give a dial that
+        // is about to connect a moment to hand its channel over (a connect that hangs is not waited for).
+        let start = ContinuousClock.now
+        while ContinuousClock.now - start < .seconds(3) {
+            let dialsSettled = dialing.isEmpty || ContinuousClock.now - start > .milliseconds(300)
+            if openChannels.isEmpty && dialsSettled { break }
+            try? await Task.sleep(for: .milliseconds(5))
+        }
         flushImports()
         stateDirty = true
         publishState()

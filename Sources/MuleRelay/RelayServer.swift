@@ -26,8 +26,12 @@ public actor RelayServer {
     var clients: [Int: Client] = [:]
     var nextID = 1
     var listener: Channel?
+    /// Accepts connections; it closes the listening channel on its way out, so `stop()` waits for it.
+    var listenerTask: Task<Void, Never>?
     var tasks: [Task<Void, Never>] = []
     var stopped = false
+    /// Every connection being run, handshaking or linked: `stop()` closes them all and waits for them.
+    var openChannels: [ObjectIdentifier: Channel] = [:]
     /// Bytes of deposits being received on all links: bounded by `maxBufferedBytes`.
     var buffered = 0
     /// When each kind of closed link was last logged, and how many since were not.
@@ -133,19 +137,18 @@ public actor RelayServer {
         }
         listener = server.channel
         boundPort = server.channel.localAddress?.port
-        tasks.append(
-            Task { [weak self] in
-                do {
-                    try await server.executeThenClose { inbound in
-                        for try await child in inbound {
-                            guard let self else { return }
-                            Task { await self.run(child) }
-                        }
+        listenerTask = Task { [weak self] in
+            do {
+                try await server.executeThenClose { inbound in
+                    for try await child in inbound {
+                        guard let self else { return }
+                        Task { await self.run(child) }
                     }
-                } catch {
-                    self?.logger.debug("listener closed", metadata: ["reason": "\(error)"])
                 }
-            })
+            } catch {
+                self?.logger.debug("listener closed", metadata: ["reason": "\(error)"])
+            }
+        }
         tasks.append(Task { [weak self] in await self?.sweep() })
         let stats = try? store.statistics()
         logger.notice(
@@ -162,7 +165,13 @@ public actor RelayServer {
         stopped = true
         for t in tasks { t.cancel() }
         try? await listener?.close()
-        for c in clients.values { try? await c.channel.close() }
+        await listenerTask?.value
+        for channel in openChannels.values { channel.close(promise: nil) }
+        // Let them finish closing on the event loop before it goes away.
+        let start = ContinuousClock.now
+        while !openChannels.isEmpty && ContinuousClock.now - start < .seconds(3) {
+            try? await Task.sleep(for: .milliseconds(5))
+        }
         clients.removeAll()
         try? await group.shutdownGracefully()
     }
@@ -189,6 +198,10 @@ public actor RelayServer {
     // MARK: Links
 
     func run(_ channel: NIOAsyncChannel<LinkEvent, LinkFrame>) async {
+        let channelKey = ObjectIdentifier(channel.channel)
+        openChannels[channelKey] = channel.channel
+        defer { openChannels[channelKey] = nil }
+        if stopped { channel.channel.close(promise: nil) }
         var id: Int?
         var reason = "closed"
         do {
