@@ -98,7 +98,7 @@ double mule_baseline_sqlite_insert(const char *path, int rows, size_t row_bytes)
         " expiresAt INTEGER NOT NULL, receivedAt INTEGER NOT NULL, size INTEGER NOT NULL, own INTEGER NOT NULL,"
         " data BLOB NOT NULL);"
         "CREATE INDEX bundle_dropHash ON bundle(dropHash) WHERE dropHash IS NOT NULL;"
-        "CREATE INDEX bundle_eviction ON bundle(own, expiresAt, receivedAt);"
+        "CREATE INDEX bundle_eviction ON bundle(own, expiresAt, receivedAt, size);"
         "CREATE TABLE seen (id BLOB PRIMARY KEY, expiresAt INTEGER NOT NULL) WITHOUT ROWID;";
     if (sqlite3_exec(db, schema, NULL, NULL, NULL) != SQLITE_OK) { sqlite3_close(db); return -1; }
     sqlite3_stmt *ins;

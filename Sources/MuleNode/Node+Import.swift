@@ -46,21 +46,25 @@ extension Node {
                     ? WireError.wrongMagic.description : error.description)
             return
         }
-        var items: [(index: Int, entry: Incoming)] = []
-        items.reserveCapacity(entries.count)
-        for (i, entry) in entries.enumerated() {
-            switch entry {
-            case .damaged(let e, _): items.append((i + 1, .damaged(e.description)))
-            case .bundle(let b, let range): items.append((i + 1, .decoded(b, Array(bytes[range]))))
+        try ingest(count: entries.count, source: path, path: "file", tags: &tags, into: &report) { i in
+            switch entries[i] {
+            case .damaged(let e, _): return .damaged(e.description)
+            case .bundle(let b, let range): return .decoded(b, Array(bytes[range]))
             }
         }
-        try ingest(items, source: path, path: "file", tags: &tags, into: &report)
     }
 
-    /// Bundles as a file or a link delivered them: decoded, or damaged with a reason.
+    /// Bundles as a file or a link delivered them: decoded, still encoded, or damaged with a reason.
     enum Incoming {
         case decoded(BPBundle, [UInt8])
+        case encoded([UInt8])
         case damaged(String)
+    }
+
+    /// The outcome of the checks that need neither the store nor the keys.
+    enum Checked {
+        case rejected(String)
+        case passed(MuleBundle, bytes: [UInt8], id: [UInt8])
     }
 
     /// Receives bundles from a link: each is checked exactly as an imported one, and the batch is
@@ -75,67 +79,95 @@ extension Node {
             tags.directory = TagDirectory(identity: identity, contacts: try read { tx in try tx.contacts() })
             tags.contactsVersion = contactsVersion
         }
-        var items: [(index: Int, entry: Incoming)] = []
-        items.reserveCapacity(raws.count)
-        for (i, raw) in raws.enumerated() {
-            do { items.append((i + 1, .decoded(try BundleCodec.decode(raw), raw))) } catch {
-                items.append((i + 1, .damaged(error.description)))
-            }
+        try ingest(count: raws.count, source: source, path: path, tags: &tags.directory!, into: &report) { i in
+            .encoded(raws[i])
         }
-        try ingest(items, source: source, path: path, tags: &tags.directory!, into: &report)
         return report
     }
 
+    /// Checks and applies `count` bundles, the `i`-th given by `item(i)` (reported as bundle i + 1).
+    ///
+    /// The checks that need no store run on all cores (`item` is called concurrently): decoding,
+    /// the Mule shape, expiry, the bundle id, and opening what is addressed here. The store is then
+    /// changed in one transaction, in the order the bundles came.
     func ingest(
-        _ items: [(index: Int, entry: Incoming)], source: String, path: String, tags: inout TagDirectory,
-        into report: inout ImportReport
+        count: Int, source: String, path: String, tags: inout TagDirectory, into report: inout ImportReport,
+        item: @Sendable (Int) -> Incoming
     ) throws(NodeError) {
-        func reject(_ index: Int?, _ reason: String) {
-            report.rejected += 1
-            report.problems.append(ImportProblem(file: source, bundle: index, reason: reason))
-            logger.info(
-                "rejected",
-                metadata: ["source": "\(source)", "bundle": "\(index.map(String.init) ?? "-")", "reason": "\(reason)"])
-        }
+        var rejections: [(index: Int, reason: String)] = []
         let now = clock()
         let checkStart = DispatchTime.now().uptimeNanoseconds
+        let notAfter = UInt64(max(now, 0))
+        let checked = parallelMap(count) { i -> Checked in
+            let mb: MuleBundle
+            let raw: [UInt8]
+            do {
+                switch item(i) {
+                case .damaged(let reason): return .rejected(reason)
+                case .decoded(let b, let bytes):
+                    raw = bytes
+                    mb = try MuleBundle(b)
+                case .encoded(let bytes):
+                    raw = bytes
+                    mb = try MuleBundle(try BundleCodec.decode(bytes))
+                }
+            } catch let error as WireError {
+                return .rejected(error.description)
+            } catch {
+                return .rejected("\(error)")
+            }
+            if mb.expiresAtUnixMs <= notAfter { return .rejected("expired") }
+            if mb.creationTime + BPBundle.dtnEpochOffsetMs > notAfter + 86_400_000 {
+                return .rejected("created more than a day in the future")
+            }
+            return .passed(mb, bytes: raw, id: Node.bundleID(raw))
+        }
         var candidates: [Candidate] = []
-        candidates.reserveCapacity(items.count)
-        for (index, entry) in items {
-            switch entry {
-            case .damaged(let reason):
-                reject(index, reason)
-            case .decoded(let b, let raw):
-                let mb: MuleBundle
-                do { mb = try MuleBundle(b) } catch {
-                    reject(index, error.description)
-                    continue
-                }
-                if mb.expiresAtUnixMs <= UInt64(max(now, 0)) {
-                    reject(index, "expired")
-                    continue
-                }
-                if mb.creationTime + BPBundle.dtnEpochOffsetMs > UInt64(max(now, 0)) + 86_400_000 {
-                    reject(index, "created more than a day in the future")
-                    continue
-                }
-                var c = Candidate(index: index, bytes: raw, bundle: mb, id: Node.bundleID(raw), opened: nil, forMe: false)
-                c.forMe = tags.owner(of: mb.tag, day: mb.creationDay) != nil
-                if c.forMe, case .message(let env) = mb.envelope {
-                    do { c.opened = try Sealer.open(mb, env, as: identity) } catch {
-                        reject(index, error.description)
-                        continue
-                    }
-                }
-                candidates.append(c)
-                if c.forMe {
-                    if let content = c.opened {
-                        report.releases.append(content.ackSecret)
-                    } else if case .receipt = mb.envelope {
-                        report.releases.append(c.id)
-                    }
+        candidates.reserveCapacity(count)
+        for (i, c) in checked.enumerated() {
+            switch c {
+            case .rejected(let reason): rejections.append((i + 1, reason))
+            case .passed(let mb, let raw, let id):
+                let forMe = tags.owner(of: mb.tag, day: mb.creationDay) != nil
+                candidates.append(Candidate(index: i + 1, bytes: raw, bundle: mb, id: id, opened: nil, forMe: forMe))
+            }
+        }
+        // Open what is addressed here, also on all cores; a bundle that does not open is rejected.
+        let sealed = candidates.indices.filter { k in
+            guard candidates[k].forMe, case .message = candidates[k].bundle.envelope else { return false }
+            return true
+        }
+        if !sealed.isEmpty {
+            let (identity, toOpen) = (identity, sealed.map { candidates[$0] })
+            let opened = parallelMap(toOpen.count, minimumChunk: 8) { j -> Result<MessageContent, CryptoError> in
+                let c = toOpen[j]
+                guard case .message(let env) = c.bundle.envelope else { preconditionFailure("filtered above") }
+                return Result { () throws(CryptoError) in try Sealer.open(c.bundle, env, as: identity) }
+            }
+            var failed = Set<Int>()
+            for (j, k) in sealed.enumerated() {
+                switch opened[j] {
+                case .success(let content): candidates[k].opened = content
+                case .failure(let error):
+                    rejections.append((candidates[k].index, error.description))
+                    failed.insert(k)
                 }
             }
+            if !failed.isEmpty {
+                candidates = candidates.indices.filter { !failed.contains($0) }.map { candidates[$0] }
+            }
+        }
+        for c in candidates where c.forMe {
+            if let content = c.opened {
+                report.releases.append(content.ackSecret)
+            } else if case .receipt = c.bundle.envelope {
+                report.releases.append(c.id)
+            }
+        }
+        for r in rejections.sorted(by: { $0.index < $1.index }) {
+            report.rejected += 1
+            report.problems.append(ImportProblem(file: source, bundle: r.index, reason: r.reason))
+            logger.info("rejected", metadata: ["source": "\(source)", "bundle": "\(r.index)", "reason": "\(r.reason)"])
         }
         let quota = try quota()
         let files = profile.filesDirectory
@@ -157,7 +189,7 @@ extension Node {
         logger.debug(
             "imported",
             metadata: [
-                "source": "\(source)", "bundles": "\(items.count)", "checkMs": "\((applyStart - checkStart) / 1_000_000)",
+                "source": "\(source)", "bundles": "\(count)", "checkMs": "\((applyStart - checkStart) / 1_000_000)",
                 "storeMs": "\((end - applyStart) / 1_000_000)",
             ])
         report.imported += delta.imported

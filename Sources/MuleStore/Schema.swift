@@ -96,6 +96,15 @@ enum Schema {
                     ) WITHOUT ROWID;
                     """)
         }
+        // Every import and every batch from a link sums the carried bytes for the quota: with the
+        // size in the eviction index that is a scan of the index, not of the bundles themselves.
+        m.registerMigration("v4-eviction-size") { db in
+            try db.execute(
+                sql: """
+                    DROP INDEX bundle_eviction;
+                    CREATE INDEX bundle_eviction ON bundle(own, expiresAt, receivedAt, size);
+                    """)
+        }
         return m
     }
 }

@@ -36,12 +36,12 @@ extension StoreTransaction {
     public func insertIfNew(_ b: StoredBundle) throws -> Bool {
         let s = try db.cachedStatement(
             sql: """
-                INSERT INTO bundle(id, tag, kind, dropHash, expiresAt, receivedAt, size, own, data)
+                INSERT OR IGNORE INTO bundle(id, tag, kind, dropHash, expiresAt, receivedAt, size, own, data)
                 SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9
                 WHERE NOT EXISTS(SELECT 1 FROM seen WHERE id = ?1)
                   AND (?4 IS NULL OR NOT EXISTS(SELECT 1 FROM delivered WHERE dropHash = ?4))
-                ON CONFLICT(id) DO NOTHING
                 """)
+        // OR IGNORE, not an upsert: SQLite runs INSERT … SELECT … ON CONFLICT about half as fast.
         // The hot statement of an import binds straight through the C API on GRDB's own prepared
         // statement (GRDB still owns it): boxing nine arguments as existentials cost more than SQLite did.
         let h = s.sqliteStatement
@@ -104,7 +104,8 @@ extension StoreTransaction {
     /// Deletes expired bundles, seen ids and delivery marks. Returns the number of bundles removed.
     @discardableResult
     public func deleteExpired(now: Int64) throws -> Int {
-        try db.execute(sql: "DELETE FROM bundle WHERE expiresAt <= ?", arguments: [now])
+        // `own IN (0, 1)` lets SQLite range-scan the eviction index instead of every bundle.
+        try db.execute(sql: "DELETE FROM bundle WHERE own IN (0, 1) AND expiresAt <= ?", arguments: [now])
         let n = db.changesCount
         try db.execute(sql: "DELETE FROM seen WHERE expiresAt <= ?", arguments: [now])
         try db.execute(sql: "DELETE FROM delivered WHERE expiresAt <= ?", arguments: [now])

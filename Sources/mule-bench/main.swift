@@ -270,7 +270,7 @@ if latencies.count >= 100 {
 
 // Bulk: one 32 MiB attachment.
 let bulk = scratch + "/bulk.bin"
-FileManager.default.createFile(atPath: bulk, contents: Data(Sodium.randomBytes(32 << 20)))
+_ = FileManager.default.createFile(atPath: bulk, contents: Data(Sodium.randomBytes(32 << 20)))
 let bulkStart = DispatchTime.now().uptimeNanoseconds
 _ = try await meshC.sendFile(path: bulk, to: "Ben")
 while try await !meshD.messages(with: "Ann").contains(where: { $0.record.fileName == "bulk.bin" }) {

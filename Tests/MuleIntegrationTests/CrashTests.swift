@@ -14,9 +14,9 @@ import Testing
         let bob = try Node(profile: try Profile.create(home: s.file("bob"), name: "Bob"))
         try alice.addContact(invite: bob.invite)
         for i in 0..<300 { try alice.send(to: "Bob", .text("first batch \(i)")) }
-        try alice.export(to: s.file("first.mule"))
+        _ = try alice.export(to: s.file("first.mule"))
         for i in 0..<4000 { try alice.send(to: "Bob", .text("second batch \(i)")) }
-        try alice.export(to: s.file("second.mule"))  // holds the first batch too, plus 4000 new
+        _ = try alice.export(to: s.file("second.mule"))  // holds the first batch too, plus 4000 new
 
         let carol = s.cli("carol")
         try carol.run("init", "--name", "Carol")

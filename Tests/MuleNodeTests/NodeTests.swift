@@ -13,13 +13,13 @@ import Testing
         try alice.addContact(invite: bob.invite)
         let sent = try alice.send(to: "Bob", .text("hello"))
         #expect(sent.record.status == .queued)
-        try alice.export(to: w.dir.file("a.mule"))
+        _ = try alice.export(to: w.dir.file("a.mule"))
         #expect(try alice.messages()[0].record.status == .sent)
 
         let c1 = try carol.importFiles([w.dir.file("a.mule")])
         #expect((c1.imported, c1.carried, c1.delivered, c1.rejected) == (1, 1, 0, 0))
         #expect(try carol.messages().isEmpty)
-        try carol.export(to: w.dir.file("c.mule"))
+        _ = try carol.export(to: w.dir.file("c.mule"))
 
         let b1 = try bob.importFiles([w.dir.file("c.mule")])
         #expect((b1.imported, b1.delivered, b1.carried) == (1, 1, 0))
@@ -31,7 +31,7 @@ import Testing
         #expect((again.imported, again.duplicates) == (0, 1))
         #expect(try bob.messages().count == 1)
 
-        try bob.export(to: w.dir.file("b.mule"))
+        _ = try bob.export(to: w.dir.file("b.mule"))
         let c2 = try carol.importFiles([w.dir.file("b.mule")])
         #expect(c2.dropped == 1)
         #expect(try carol.status().carriedBundles == 1)  // only Bob's receipt now
@@ -39,7 +39,7 @@ import Testing
         let c3 = try carol.importFiles([w.dir.file("a.mule")])
         #expect((c3.imported, c3.duplicates) == (0, 1))
 
-        try carol.export(to: w.dir.file("c2.mule"))
+        _ = try carol.export(to: w.dir.file("c2.mule"))
         let a1 = try alice.importFiles([w.dir.file("c2.mule")])
         #expect(a1.receiptsApplied == 1)
         #expect(try alice.messages()[0].record.status == .delivered)
@@ -52,8 +52,8 @@ import Testing
         let alice = try w.node("Alice"), bob = try w.node("Bob"), carol = try w.node("Carol")
         try alice.addContact(invite: bob.invite)
         try alice.send(to: "Bob", .text("keep me"))
-        try alice.export(to: w.dir.file("a.mule"))
-        try carol.importFiles([w.dir.file("a.mule")])
+        _ = try alice.export(to: w.dir.file("a.mule"))
+        _ = try carol.importFiles([w.dir.file("a.mule")])
 
         // Carol sees the drop hash; she tries random secrets and the drop hash itself.
         let bytes = try carol.store.read { tx in try tx.bundlesForExport(now: 0) }[0]
@@ -64,7 +64,7 @@ import Testing
         let r = try carol.importFiles([w.dir.file("f.mule")])
         #expect(r.dropped == 0)
         #expect(try carol.status().carriedBundles == 2)
-        try alice.importFiles([w.dir.file("f.mule")])
+        _ = try alice.importFiles([w.dir.file("f.mule")])
         #expect(try alice.messages()[0].record.status == .sent)
     }
 
@@ -74,8 +74,8 @@ import Testing
         try alice.addContact(invite: bob.invite)
         try alice.send(to: "Bob", .text("short-lived"), lifetimeMs: 3_600_000)
         try alice.send(to: "Bob", .text("long-lived"))
-        try alice.export(to: w.dir.file("a.mule"))
-        try carol.importFiles([w.dir.file("a.mule")])
+        _ = try alice.export(to: w.dir.file("a.mule"))
+        _ = try carol.importFiles([w.dir.file("a.mule")])
         w.clock.advance(ms: 3 * 3_600_000)
         let r = try bob.importFiles([w.dir.file("a.mule")])
         #expect((r.delivered, r.rejected) == (1, 1))
@@ -89,12 +89,12 @@ import Testing
         try alice.addContact(invite: bob.invite)
         try carol.addContact(invite: bob.invite)
         for i in 0..<10 { try alice.send(to: "Bob", .text("m\(i)"), lifetimeMs: UInt64(i + 1) * 86_400_000) }
-        try alice.export(to: w.dir.file("a.mule"))
+        _ = try alice.export(to: w.dir.file("a.mule"))
         try carol.send(to: "Bob", .text("carol's own"))
         try carol.send(to: "Bob", .text("carol's own 2"))
         let size = try carol.store.read { tx in try tx.bundlesForExport(now: 0) }[0].data.count
         try carol.setQuota(Int64(size * 4))
-        try carol.importFiles([w.dir.file("a.mule")])
+        _ = try carol.importFiles([w.dir.file("a.mule")])
         let s = try carol.status()
         #expect(s.carriedBundles == 4)
         #expect(s.ownBundles == 2)
@@ -114,12 +114,12 @@ import Testing
         let alice = try w.node("Alice"), bob = try w.node("Bob")
         try alice.addContact(invite: bob.invite)
         try alice.send(to: "Bob", .text("first"))
-        try alice.export(to: w.dir.file("a1.mule"))
-        try bob.importFiles([w.dir.file("a1.mule")])
+        _ = try alice.export(to: w.dir.file("a1.mule"))
+        _ = try bob.importFiles([w.dir.file("a1.mule")])
         #expect(try bob.contacts().map(\.state) == [.request])
         try bob.setContactState("Alice", .blocked)
         try alice.send(to: "Bob", .text("second"))
-        try alice.export(to: w.dir.file("a2.mule"))
+        _ = try alice.export(to: w.dir.file("a2.mule"))
         let r = try bob.importFiles([w.dir.file("a2.mule")])
         #expect((r.imported, r.delivered, r.carried) == (1, 0, 0))
         #expect(try bob.messages().count == 1)
@@ -145,13 +145,49 @@ import Testing
         try alice.addContact(invite: bob.invite)
         let data = (0..<(10 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 2_654_435_761 >> 13) }
         try Data(data).write(to: URL(fileURLWithPath: w.dir.file("big.bin")))
-        try alice.sendFile(to: "Bob", path: w.dir.file("big.bin"))
-        try alice.export(to: w.dir.file("a.mule"))
+        _ = try alice.sendFile(to: "Bob", path: w.dir.file("big.bin"))
+        _ = try alice.export(to: w.dir.file("a.mule"))
         let r = try bob.importFiles([w.dir.file("a.mule")])
         #expect(r.delivered == 1)
         let m = try bob.messages()[0].record
         #expect(m.fileName == "big.bin" && m.fileSize == Int64(10 << 20))
         #expect(try Data(contentsOf: URL(fileURLWithPath: m.filePath!)) == Data(data))
+    }
+
+    /// A file large enough to be checked on several cores: mail for the importer, mail to carry, a
+    /// damaged bundle and a sealed one that does not open. Every bundle gets its own outcome, and the
+    /// problems come in file order.
+    @Test func largeMixedFileIsCheckedInParallelAndReportedInOrder() throws {
+        let w = World()
+        let alice = try w.node("Alice"), bob = try w.node("Bob"), carol = try w.node("Carol")
+        try alice.addContact(invite: bob.invite)
+        try alice.addContact(invite: carol.invite)
+        for i in 0..<300 { try alice.send(to: i % 2 == 0 ? "Bob" : "Carol", .text("note \(i)")) }
+        _ = try alice.export(to: w.dir.file("a.mule"))
+        let entries = try BundleFile.parse(try SecureFile.read(w.dir.file("a.mule")))
+        var encoded = entries.map { e -> [UInt8] in
+            guard case .bundle(let b, _) = e else { return [] }
+            return BundleCodec.encode(b)
+        }
+        #expect(encoded.count == 300)
+        // Bundle 101: one byte of the payload changed, CRCs recomputed, so only opening can notice.
+        // Bundle 201: one byte flipped on the stick, so its CRC fails.
+        var tampered = try BundleCodec.decode(encoded[100])
+        tampered.blocks[tampered.blocks.count - 1].data[tampered.payload.count - 3] ^= 1
+        encoded[100] = BundleCodec.encode(tampered)
+        encoded[200][encoded[200].count / 2] ^= 0x40
+        try Data(BundleFile.write(encoded)).write(to: URL(fileURLWithPath: w.dir.file("mixed.mule")))
+
+        let r = try bob.importFiles([w.dir.file("mixed.mule")])
+        let forBob = (0..<300).filter { $0 % 2 == 0 }.count
+        #expect(r.delivered == forBob - 2)
+        #expect(r.carried == 300 - forBob)
+        #expect(r.rejected == 2)
+        #expect(r.problems.map(\.bundle) == [101, 201])
+        #expect(r.releases.count == forBob - 2)
+        let texts = Set(try bob.messages().compactMap(\.record.body))
+        #expect(texts.count == forBob - 2 && !texts.contains("note 100") && !texts.contains("note 200"))
+        #expect(texts.contains("note 0") && texts.contains("note 298"))
     }
 
     @Test func initRefusesTwiceAndKeysArePrivate() throws {
@@ -172,7 +208,7 @@ import Testing
         let alice = try w.node("Alice"), bob = try w.node("Bob")
         try alice.addContact(invite: bob.invite)
         try alice.send(to: "Bob", .text("flip me"))
-        try alice.export(to: w.dir.file("a.mule"))
+        _ = try alice.export(to: w.dir.file("a.mule"))
         let good = [UInt8](try Data(contentsOf: URL(fileURLWithPath: w.dir.file("a.mule"))))
         let before = try World.snapshot(bob)
         var reasons: [String: Int] = [:]
