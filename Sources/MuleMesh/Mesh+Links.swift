@@ -127,6 +127,11 @@ extension Mesh {
         guard let link = links.removeValue(forKey: id) else { return }
         for (bundle, owner) in inFlight where owner == id { inFlight[bundle] = nil }
         if let relay = link.relay, relays[relay]?.linkID == id {
+            // A link that held for a while counts as success: the next drop is redialled after 5 s.
+            // One that a relay closes at once keeps backing off.
+            if let dialled = relays[relay]?.lastDial, ContinuousClock.now - dialled >= .seconds(30) {
+                relays[relay]?.failedDials = 0
+            }
             relays[relay]?.linkID = nil
             relays[relay]?.welcome = nil
             relays[relay]?.subscribed = []

@@ -21,6 +21,15 @@ extension Mesh {
         var queue: [[UInt8]] = []
         var pumping = false
         var lastDial: ContinuousClock.Instant?
+        /// Dials in a row that did not leave a link: each doubles the wait before the next one.
+        var failedDials = 0
+
+        /// 5 s after a drop, doubling while the relay stays unreachable: up to 30 s for an own
+        /// relay (it is where this node's mail waits) and 5 min for a contact's.
+        func redialDelay(own: Bool) -> Duration {
+            let delay = Duration.seconds(5) * (1 << min(failedDials, 6))
+            return min(delay, own ? .seconds(30) : .seconds(300))
+        }
     }
 
     /// The days whose tags a node asks its relays for: a week back (what a relay keeps) and tomorrow.
@@ -53,10 +62,11 @@ extension Mesh {
         for relay in wanted {
             var state = relays[relay] ?? RelayState()
             if state.linkID == nil {
-                // Redial a relay at most every 5 s.
-                if state.lastDial.map({ ContinuousClock.now - $0 >= .seconds(5) }) ?? true,
+                let delay = state.redialDelay(own: own.contains(relay))
+                if state.lastDial.map({ ContinuousClock.now - $0 >= delay }) ?? true,
                     let address = PeerAddress(parsing: relay), !dialing.contains(relay)
                 {
+                    if state.lastDial != nil { state.failedDials += 1 }
                     state.lastDial = .now
                     Task { await self.dial(address, via: "relay") }
                 }
