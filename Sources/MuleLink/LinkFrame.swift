@@ -30,6 +30,9 @@ public enum LinkFrame: Equatable, Sendable {
     case watch([[UInt8]])
     /// Relay → client: ack secrets that recipients revealed for watched drop hashes.
     case acks([[UInt8]])
+    /// Client → relay: more recipient tags, added to the set of the last `subscribe` (a node with
+    /// more tags than one frame holds sends `subscribe` and then these).
+    case subscribeMore([[UInt8]])
 
     public struct Want: Equatable, Sendable {
         public var id: [UInt8]
@@ -112,6 +115,9 @@ public enum LinkFrame: Equatable, Sendable {
     public static let maxPartData = 60_000
     /// Ids per `offer` or `want`.
     public static let maxIDs = 4096
+    /// Recipient tags one relay link may subscribe to in all (`subscribe` plus `subscribeMore`):
+    /// nine days of tags for about 3 600 contacts.
+    public static let maxSubscribedTags = 8 * maxIDs
     /// The largest bundle a link carries (a 64 MiB attachment, sealed and padded, fits).
     public static let maxBundle: UInt32 = 80 << 20
     static let idLength = 32
@@ -119,7 +125,7 @@ public enum LinkFrame: Equatable, Sendable {
 
     enum Kind: UInt8 {
         case syncStart = 1, sync, offer, want, part, ping
-        case relayWelcome, deposit, depositResult, subscribe, release, watch, acks
+        case relayWelcome, deposit, depositResult, subscribe, release, watch, acks, subscribeMore
     }
 
     /// The `part` of `data` (bundle `id`) that starts at `offset`: at most `maxPartData` bytes.
@@ -139,7 +145,7 @@ public enum LinkFrame: Equatable, Sendable {
     /// True for the frames only a relay link carries.
     public var isRelayFrame: Bool {
         switch self {
-        case .relayWelcome, .deposit, .depositResult, .subscribe, .release, .watch, .acks: return true
+        case .relayWelcome, .deposit, .depositResult, .subscribe, .release, .watch, .acks, .subscribeMore: return true
         default: return false
         }
     }
@@ -190,6 +196,9 @@ public enum LinkFrame: Equatable, Sendable {
             out.append(result.rawValue)
         case .subscribe(let tags):
             out.append(Kind.subscribe.rawValue)
+            for t in tags { out += t }
+        case .subscribeMore(let tags):
+            out.append(Kind.subscribeMore.rawValue)
             for t in tags { out += t }
         case .release(let values):
             out.append(Kind.release.rawValue)
@@ -263,6 +272,7 @@ public enum LinkFrame: Equatable, Sendable {
             }
             return .depositResult(id: Array(p.prefix(idLength)), result: r)
         case .subscribe: return .subscribe(try split(p, tagLength, "subscribe"))
+        case .subscribeMore: return .subscribeMore(try split(p, tagLength, "subscribe"))
         case .release: return .release(try split(p, idLength, "release"))
         case .watch: return .watch(try split(p, idLength, "watch"))
         case .acks: return .acks(try split(p, idLength, "acks"))

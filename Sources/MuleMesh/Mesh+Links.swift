@@ -153,7 +153,7 @@ extension Mesh {
         switch frame {
         case .ping:
             break
-        case .relayWelcome, .deposit, .depositResult, .subscribe, .release, .watch, .acks:
+        case .relayWelcome, .deposit, .depositResult, .subscribe, .release, .watch, .acks, .subscribeMore:
             throw .unexpected("a relay frame on a link between nodes")
         case .syncStart(let m):
             guard !link.peer.weInitiated else { throw .unexpected("reconciliation started by the side that was dialled") }

@@ -90,10 +90,22 @@ extension Mesh {
     /// Sends this node's tags to an own relay when they changed (a new day, a new contact).
     func subscribe(_ relay: String, _ link: Link) {
         guard let tags = try? node.incomingTags(days: subscriptionDays()) else { return }
-        let capped = Array(tags.prefix(LinkFrame.maxIDs))
+        let capped = Array(tags.prefix(LinkFrame.maxSubscribedTags))
         guard relays[relay]?.subscribed != capped else { return }
+        if tags.count > capped.count {
+            logger.warning(
+                "more tags than a relay subscription holds; the oldest days' are left out",
+                metadata: ["tags": "\(tags.count)", "subscribed": "\(capped.count)"])
+        }
         relays[relay]?.subscribed = capped
-        send(.subscribe(capped), on: link)
+        if capped.isEmpty { send(.subscribe([]), on: link) }
+        for (i, frame) in LinkFrame.batches(capped, LinkFrame.subscribe).enumerated() {
+            if i == 0 {
+                send(frame, on: link)
+            } else if case .subscribe(let more) = frame {
+                send(.subscribeMore(more), on: link)
+            }
+        }
         logger.debug("subscribed at a relay", metadata: ["relay": "\(relay)", "tags": "\(capped.count)"])
     }
 

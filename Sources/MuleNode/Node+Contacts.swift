@@ -115,7 +115,8 @@ extension Node {
             try? RecipientTags.pairKey(me: identity, peerSigningKey: $0.signingKey, peerAgreementKey: $0.agreementKey)
         }
         var tags: [[UInt8]] = []
-        for day in days {
+        // Newest day first: a list cut short loses the oldest days.
+        for day in days.reversed() {
             tags.append(RecipientTags.intro(recipientAgreementKey: identity.agreement.publicKey, day: day))
             for k in keys {
                 tags.append(RecipientTags.pair(pairKey: k, recipientSigningKey: identity.signing.publicKey, day: day))

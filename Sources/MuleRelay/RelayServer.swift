@@ -293,8 +293,10 @@ public actor RelayServer {
             try deposit(d, from: c)
         case .part(let p):
             try part(p, from: c)
-        case .subscribe(let tags):
-            c.tags = Set(tags)
+        case .subscribe(let tags), .subscribeMore(let tags):
+            if case .subscribe = frame { c.tags = [] }
+            c.tags.formUnion(tags)
+            if c.tags.count > LinkFrame.maxSubscribedTags { throw .unexpected("subscribing to too many tags") }
             let ids: [[UInt8]]
             do { ids = try store.ids(forTags: tags, now: clock()) } catch {
                 logger.warning("relay store read failed", metadata: ["reason": "\(error)"])

@@ -172,8 +172,12 @@ final class RawPeer {
         try send!.encrypt(ad: [], plain)
     }
 
+    /// Sends a frame on the plaintext stream, in as many Noise messages as it takes.
     func sendFrame(_ f: LinkFrame) throws {
-        writeMessage(try seal(f.encoded))
+        let bytes = f.encoded
+        for start in stride(from: 0, to: bytes.count, by: 65_000) {
+            writeMessage(try seal(Array(bytes[start..<min(start + 65_000, bytes.count)])))
+        }
     }
 
     var assembler = FrameAssembler()

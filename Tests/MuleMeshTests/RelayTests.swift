@@ -165,6 +165,43 @@ import Testing
         await r.stop()
     }
 
+    /// A node with more tags than one frame holds subscribes in several frames; the relay hands
+    /// over a bundle under a tag from a later frame, and a subscription past the bound closes the link.
+    @Test func subscriptionsLargerThanOneFrame() async throws {
+        let w = MeshWorld()
+        let a = try w.profile("Alice")
+        let b = try w.profile("Bob")
+        try w.introduce([a, b])
+        let alice = try Node(home: a)
+        try alice.send(to: "Bob", .text("under a tag of the second frame"))
+        let bundle = try #require(try alice.store.read { tx in try tx.bundlesForExport(now: 0) }.first)
+        let (r, port) = try await relay(w, bits: 4)
+
+        let depositor = try RawPeer(port: port)
+        try depositor.handshake()
+        guard case .relayWelcome(let welcome)? = try depositor.readFrame() else { throw POSIXError(.EPROTO) }
+        let total = UInt32(bundle.data.count)
+        let nonce = RelayStamp.solve(challenge: welcome.challenge, id: bundle.id, total: total, bits: 4)
+        try depositor.sendFrame(.deposit(.init(id: bundle.id, total: total, nonce: nonce)))
+        try depositor.sendFrame(LinkFrame.part(of: bundle.data, id: bundle.id, from: 0))
+        #expect(try depositor.readFrame() == .depositResult(id: bundle.id, result: .stored))
+
+        let subscriber = try RawPeer(port: port)
+        try subscriber.handshake()
+        _ = try subscriber.readFrame()
+        try subscriber.sendFrame(.subscribe((0..<LinkFrame.maxIDs).map { _ in Sodium.randomBytes(16) }))
+        try subscriber.sendFrame(.subscribeMore([Sodium.randomBytes(16), bundle.tag]))
+        #expect(try subscriber.readFrame() == .offer([bundle.id]))
+        // A new subscribe replaces the set: nothing more is offered for the old tags.
+        try subscriber.sendFrame(.subscribe([Sodium.randomBytes(16)]))
+        for _ in 0..<(LinkFrame.maxSubscribedTags / LinkFrame.maxIDs) {
+            try subscriber.sendFrame(.subscribeMore((0..<LinkFrame.maxIDs).map { _ in Sodium.randomBytes(16) }))
+        }
+        #expect(subscriber.closedByPeer())
+        #expect(await eventually { w.log.all.contains { $0.contains("subscribing to too many tags") } })
+        await r.stop()
+    }
+
     @Test func depositsInProgressAreBounded() async throws {
         let w = MeshWorld()
         let (r, port) = try await relay(w, bits: 4) { $0.maxBufferedBytes = 10_000 }
@@ -255,14 +292,14 @@ import Testing
             .deposit(.init(id: id, total: 77, nonce: 0x0102_0304_0506_0708)),
             .depositResult(id: id, result: .overQuota),
             .subscribe([Array(id.prefix(16)), Array(id.suffix(16))]),
-            .release([id]), .watch([id, id]), .acks([id]),
+            .release([id]), .watch([id, id]), .acks([id]), .subscribeMore([Array(id.prefix(16))]),
         ]
         for f in frames {
             var asm = FrameAssembler()
             asm.append(f.encoded)
             #expect(try asm.next() == f)
         }
-        for bad: [UInt8] in [[7, 1], [8] + id, [9] + id + [99], [10, 1, 2, 3], [11] + id + [1]] {
+        for bad: [UInt8] in [[7, 1], [8] + id, [9] + id + [99], [10, 1, 2, 3], [11] + id + [1], [14] + id + [1]] {
             #expect(throws: LinkError.self) { try LinkFrame.decode(bad[...]) }
         }
     }
