@@ -20,6 +20,10 @@ public struct RelayConfiguration: Sendable {
     /// A link that sends this many bad stamps is closed.
     public var maxBadStamps = 8
     public var maxLinks = 256
+    /// Recipient tags subscribed over all links at once (a link holds at most
+    /// `LinkFrame.maxSubscribedTags`); a subscription beyond it closes its link. About 570 people
+    /// with 50 contacts each.
+    public var maxSubscribedTags = 256 * 1024
     public var maxHandshakes = 16
     public var handshakeTimeout: Swift.Duration = .seconds(5)
     public var idleTimeout: Swift.Duration = .seconds(90)

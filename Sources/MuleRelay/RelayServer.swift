@@ -24,6 +24,8 @@ public actor RelayServer {
     /// Keys the hash of a depositor's address block, so the store holds no addresses.
     let sourceKey: [UInt8]
     var clients: [Int: Client] = [:]
+    /// Tags subscribed over all links, bounded by `configuration.maxSubscribedTags`.
+    var subscribedTags = 0
     var nextID = 1
     var listener: Channel?
     /// Accepts connections; it closes the listening channel on its way out, so `stop()` waits for it.
@@ -224,6 +226,7 @@ public actor RelayServer {
         }
         if let id, let c = clients.removeValue(forKey: id) {
             counters.linksClosed += 1
+            subscribedTags -= c.tags.count
             if case .receiving(let d, _) = c.incoming { buffered -= Int(d.total) }
             if reason != "closed" {
                 logClosed(c.address, reason)
@@ -294,9 +297,14 @@ public actor RelayServer {
         case .part(let p):
             try part(p, from: c)
         case .subscribe(let tags), .subscribeMore(let tags):
+            subscribedTags -= c.tags.count
             if case .subscribe = frame { c.tags = [] }
             c.tags.formUnion(tags)
+            subscribedTags += c.tags.count
             if c.tags.count > LinkFrame.maxSubscribedTags { throw .unexpected("subscribing to too many tags") }
+            if subscribedTags > configuration.maxSubscribedTags {
+                throw .unexpected("the relay holds as many subscribed tags as it takes")
+            }
             let ids: [[UInt8]]
             do { ids = try store.ids(forTags: tags, now: clock()) } catch {
                 logger.warning("relay store read failed", metadata: ["reason": "\(error)"])

@@ -202,6 +202,32 @@ import Testing
         await r.stop()
     }
 
+    /// Subscriptions over all links are bounded too, and a closed link gives its share back.
+    @Test func subscribedTagsAreBoundedOverAllLinks() async throws {
+        let w = MeshWorld()
+        let (r, port) = try await relay(w, bits: 4) { $0.maxSubscribedTags = 5000 }
+        func subscriber() throws -> RawPeer {
+            let p = try RawPeer(port: port)
+            try p.handshake()
+            _ = try p.readFrame()
+            try p.sendFrame(.subscribe((0..<3000).map { _ in Sodium.randomBytes(16) }))
+            return p
+        }
+        let first = try subscriber()
+        try first.sendFrame(.ping)
+        let second = try subscriber()
+        #expect(second.closedByPeer())
+        #expect(await eventually { w.log.all.contains { $0.contains("as many subscribed tags as it takes") } })
+        // A replacing subscribe counts once, not twice.
+        try first.sendFrame(.subscribe((0..<3500).map { _ in Sodium.randomBytes(16) }))
+        #expect(!first.closedByPeer(within: 1))
+        shutdown(first.fd, Int32(SHUT_RDWR))
+        try await Task.sleep(for: .milliseconds(300))
+        let third = try subscriber()
+        #expect(!third.closedByPeer(within: 1))
+        await r.stop()
+    }
+
     @Test func depositsInProgressAreBounded() async throws {
         let w = MeshWorld()
         let (r, port) = try await relay(w, bits: 4) { $0.maxBufferedBytes = 10_000 }
