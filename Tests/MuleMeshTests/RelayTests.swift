@@ -22,6 +22,14 @@ import Testing
         return (r, try await r.start())
     }
 
+    /// A raw client linked to the relay on `port`, and the relay's welcome.
+    func relayClient(_ port: Int) throws -> (RawPeer, LinkFrame.RelayWelcome) {
+        let p = try RawPeer(port: port)
+        try p.handshake()
+        guard case .relayWelcome(let welcome)? = try p.readFrame() else { throw POSIXError(.EPROTO) }
+        return (p, welcome)
+    }
+
     func relayed(_ m: inout MeshConfiguration) {
         m.relayWindow = .milliseconds(300)
     }
@@ -112,12 +120,7 @@ import Testing
     @Test func floodOfUnstampedDepositsStoresNothing() async throws {
         let w = MeshWorld()
         let (r, port) = try await relay(w, bits: 16)
-        let p = try RawPeer(port: port)
-        try p.handshake()
-        guard case .relayWelcome(let welcome)? = try p.readFrame() else {
-            Issue.record("no welcome")
-            return
-        }
+        let (p, welcome) = try relayClient(port)
         #expect(welcome.bits == 16)
         // Deposits whose stamps are wrong, each followed by its bytes: refused before anything is
         // written, and after eight the relay closes the link.
@@ -145,12 +148,7 @@ import Testing
             })
 
         // A stamped deposit of bytes that are no Mule bundle is refused too, and the link stays.
-        let q = try RawPeer(port: port)
-        try q.handshake()
-        guard case .relayWelcome(let w2)? = try q.readFrame() else {
-            Issue.record("no welcome")
-            return
-        }
+        let (q, w2) = try relayClient(port)
         let junk = Array("not a bundle".utf8)
         let jid = Sodium.blake2b(outputLength: 32, junk)
         let nonce = RelayStamp.solve(challenge: w2.challenge, id: jid, total: UInt32(junk.count), bits: 16)
@@ -177,18 +175,14 @@ import Testing
         let bundle = try #require(try alice.store.read { tx in try tx.bundlesForExport(now: 0) }.first)
         let (r, port) = try await relay(w, bits: 4)
 
-        let depositor = try RawPeer(port: port)
-        try depositor.handshake()
-        guard case .relayWelcome(let welcome)? = try depositor.readFrame() else { throw POSIXError(.EPROTO) }
+        let (depositor, welcome) = try relayClient(port)
         let total = UInt32(bundle.data.count)
         let nonce = RelayStamp.solve(challenge: welcome.challenge, id: bundle.id, total: total, bits: 4)
         try depositor.sendFrame(.deposit(.init(id: bundle.id, total: total, nonce: nonce)))
         try depositor.sendFrame(LinkFrame.part(of: bundle.data, id: bundle.id, from: 0))
         #expect(try depositor.readFrame() == .depositResult(id: bundle.id, result: .stored))
 
-        let subscriber = try RawPeer(port: port)
-        try subscriber.handshake()
-        _ = try subscriber.readFrame()
+        let (subscriber, _) = try relayClient(port)
         try subscriber.sendFrame(.subscribe((0..<LinkFrame.maxIDs).map { _ in Sodium.randomBytes(16) }))
         try subscriber.sendFrame(.subscribeMore([Sodium.randomBytes(16), bundle.tag]))
         #expect(try subscriber.readFrame() == .offer([bundle.id]))
@@ -207,9 +201,7 @@ import Testing
         let w = MeshWorld()
         let (r, port) = try await relay(w, bits: 4) { $0.maxSubscribedTags = 5000 }
         func subscriber() throws -> RawPeer {
-            let p = try RawPeer(port: port)
-            try p.handshake()
-            _ = try p.readFrame()
+            let (p, _) = try relayClient(port)
             try p.sendFrame(.subscribe((0..<3000).map { _ in Sodium.randomBytes(16) }))
             return p
         }
@@ -233,9 +225,7 @@ import Testing
         let (r, port) = try await relay(w, bits: 4) { $0.maxBufferedBytes = 10_000 }
         /// Opens a link and starts an 8000-byte deposit whose bytes never come.
         func start() throws -> RawPeer {
-            let p = try RawPeer(port: port)
-            try p.handshake()
-            guard case .relayWelcome(let welcome)? = try p.readFrame() else { throw POSIXError(.EPROTO) }
+            let (p, welcome) = try relayClient(port)
             let id = Sodium.randomBytes(32)
             let nonce = RelayStamp.solve(challenge: welcome.challenge, id: id, total: 8000, bits: 4)
             try p.sendFrame(.deposit(.init(id: id, total: 8000, nonce: nonce)))
