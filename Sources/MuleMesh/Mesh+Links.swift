@@ -61,30 +61,14 @@ extension Mesh {
         openChannels[channelKey] = channel.channel
         defer { openChannels[channelKey] = nil }
         if stopped { channel.channel.close(promise: nil) }
-        var linkID: Int?
-        var reason = "closed"
-        do {
-            try await channel.executeThenClose { inbound, _ in
-                for try await event in inbound {
-                    switch event {
-                    case .established(let peer):
-                        linkID = attach(peer, channel: channel.channel, via: via, dialed: dialed)
-                        if linkID == nil { return }
-                    case .frame(let frame):
-                        guard let id = linkID else { throw LinkError.unexpected("a frame before the handshake") }
-                        try handle(frame, on: id)
-                    }
-                }
-            }
-        } catch let e as LinkError {
-            reason = e.description
-            if let id = linkID, let link = links[id] {
-                logger.notice("dropped link", metadata: ["peer": "\(link.peer.address)", "reason": "\(e)"])
-            }
-        } catch {
-            reason = "\(error)"
+        let end = await channel.runLink(
+            attach: { peer in attach(peer, channel: channel.channel, via: via, dialed: dialed) },
+            handle: { frame, id throws(LinkError) in try handle(frame, on: id) })
+        guard let id = end.id else { return }
+        if let e = end.error as? LinkError, let link = links[id] {
+            logger.notice("dropped link", metadata: ["peer": "\(link.peer.address)", "reason": "\(e)"])
         }
-        if let id = linkID { detach(id, reason: reason) }
+        detach(id, reason: end.reason)
     }
 
     /// Registers an established link, or refuses it if it duplicates one we keep (the pair keeps the

@@ -204,27 +204,11 @@ public actor RelayServer {
         openChannels[channelKey] = channel.channel
         defer { openChannels[channelKey] = nil }
         if stopped { channel.channel.close(promise: nil) }
-        var id: Int?
-        var reason = "closed"
-        do {
-            try await channel.executeThenClose { inbound, _ in
-                for try await event in inbound {
-                    switch event {
-                    case .established(let peer):
-                        id = attach(peer, channel: channel.channel)
-                        if id == nil { return }
-                    case .frame(let frame):
-                        guard let id else { throw LinkError.unexpected("a frame before the handshake") }
-                        try handle(frame, from: id)
-                    }
-                }
-            }
-        } catch let e as LinkError {
-            reason = e.description
-        } catch {
-            reason = "\(error)"
-        }
-        if let id, let c = clients.removeValue(forKey: id) {
+        let end = await channel.runLink(
+            attach: { peer in attach(peer, channel: channel.channel) },
+            handle: { frame, id throws(LinkError) in try handle(frame, from: id) })
+        let reason = end.reason
+        if let id = end.id, let c = clients.removeValue(forKey: id) {
             counters.linksClosed += 1
             subscribedTags -= c.tags.count
             if case .receiving(let d, _) = c.incoming { buffered -= Int(d.total) }
