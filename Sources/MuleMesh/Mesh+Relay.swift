@@ -143,12 +143,8 @@ extension Mesh {
             let nonce = await Task.detached { RelayStamp.solve(challenge: challenge, id: id, total: total, bits: bits) }.value
             guard links[linkID] != nil else { break }
             link.channel.write(LinkFrame.deposit(.init(id: id, total: total, nonce: nonce)), promise: nil)
-            var offset = 0
-            var last: EventLoopFuture<Void>?
-            repeat {
-                last = link.channel.write(LinkFrame.part(of: b.data, id: id, from: offset))
-                offset = min(offset + LinkFrame.maxPartData, b.data.count)
-            } while offset < b.data.count
+            let last = await link.channel.writeParts(of: b.data, id: id) { _ in links[linkID] != nil }
+            guard last != nil else { break }
             link.channel.flush()
             link.lastSent = .now
             link.bundlesSent += 1

@@ -355,20 +355,13 @@ public actor Mesh {
                     last = link.channel.write(LinkFrame.gone(w.id))
                     continue
                 }
-                var offset = Int(min(w.offset, UInt32(b.data.count)))
-                repeat {
-                    last = link.channel.write(LinkFrame.part(of: b.data, id: b.id, from: offset))
-                    offset = min(offset + LinkFrame.maxPartData, b.data.count)
-                    if b.data.count > LinkFrame.maxPartData {
-                        link.channel.flush()
-                        link.sending = RunState.Progress(bytes: Int64(offset), total: Int64(b.data.count))
-                        eventSink.yield(
-                            .progress(
-                                address: link.peer.address, receiving: false, bytes: Int64(offset), total: Int64(b.data.count)))
-                        try? await last?.get()
-                        if links[linkID] == nil { return }
-                    }
-                } while offset < b.data.count
+                let total = Int64(b.data.count)
+                last = await link.channel.writeParts(of: b.data, id: b.id, from: Int(w.offset)) { sent in
+                    link.sending = RunState.Progress(bytes: Int64(sent), total: total)
+                    eventSink.yield(.progress(address: link.peer.address, receiving: false, bytes: Int64(sent), total: total))
+                    return links[linkID] != nil
+                }
+                if last == nil { return }
                 link.sending = nil
                 link.bundlesSent += 1
                 link.bytesSent += Int64(b.data.count)

@@ -466,16 +466,8 @@ public actor RelayServer {
                     last = c.channel.write(LinkFrame.gone(w.id))
                     continue
                 }
-                var offset = Int(min(w.offset, UInt32(e.data.count)))
-                repeat {
-                    last = c.channel.write(LinkFrame.part(of: e.data, id: e.id, from: offset))
-                    offset = min(offset + LinkFrame.maxPartData, e.data.count)
-                    if e.data.count > LinkFrame.maxPartData {
-                        c.channel.flush()
-                        try? await last?.get()
-                        if clients[id] == nil { return }
-                    }
-                } while offset < e.data.count
+                last = await c.channel.writeParts(of: e.data, id: e.id, from: Int(w.offset)) { _ in clients[id] != nil }
+                if last == nil { return }
                 counters.handedOut += 1
             }
             c.channel.flush()
