@@ -132,31 +132,7 @@ extension Node {
                 candidates.append(Candidate(index: i + 1, bytes: raw, bundle: mb, id: id, opened: nil, forMe: forMe))
             }
         }
-        // Open what is addressed here, also on all cores; a bundle that does not open is rejected.
-        let sealed = candidates.indices.filter { k in
-            guard candidates[k].forMe, case .message = candidates[k].bundle.envelope else { return false }
-            return true
-        }
-        if !sealed.isEmpty {
-            let (identity, toOpen) = (identity, sealed.map { candidates[$0] })
-            let opened = parallelMap(toOpen.count, minimumChunk: 8) { j -> Result<MessageContent, CryptoError> in
-                let c = toOpen[j]
-                guard case .message(let env) = c.bundle.envelope else { preconditionFailure("filtered above") }
-                return Result { () throws(CryptoError) in try Sealer.open(c.bundle, env, as: identity) }
-            }
-            var failed = Set<Int>()
-            for (j, k) in sealed.enumerated() {
-                switch opened[j] {
-                case .success(let content): candidates[k].opened = content
-                case .failure(let error):
-                    rejections.append((candidates[k].index, error.description))
-                    failed.insert(k)
-                }
-            }
-            if !failed.isEmpty {
-                candidates = candidates.indices.filter { !failed.contains($0) }.map { candidates[$0] }
-            }
-        }
+        rejections += openAddressed(&candidates)
         for c in candidates where c.forMe {
             if let content = c.opened {
                 report.releases.append(content.ackSecret)
@@ -198,6 +174,36 @@ extension Node {
         report.duplicates += delta.duplicates
         report.receiptsApplied += delta.receiptsApplied
         report.dropped += delta.dropped
+    }
+
+    /// Opens the messages addressed here, on all cores, and drops those that do not open: each is
+    /// returned as a rejection.
+    private func openAddressed(_ candidates: inout [Candidate]) -> [(index: Int, reason: String)] {
+        let sealed = candidates.indices.filter { k in
+            guard candidates[k].forMe, case .message = candidates[k].bundle.envelope else { return false }
+            return true
+        }
+        guard !sealed.isEmpty else { return [] }
+        let (identity, toOpen) = (identity, sealed.map { candidates[$0] })
+        let opened = parallelMap(toOpen.count, minimumChunk: 8) { j -> Result<MessageContent, CryptoError> in
+            let c = toOpen[j]
+            guard case .message(let env) = c.bundle.envelope else { preconditionFailure("filtered above") }
+            return Result { () throws(CryptoError) in try Sealer.open(c.bundle, env, as: identity) }
+        }
+        var rejections: [(index: Int, reason: String)] = []
+        for (j, k) in sealed.enumerated() {
+            switch opened[j] {
+            case .success(let content): candidates[k].opened = content
+            case .failure(let error): rejections.append((candidates[k].index, error.description))
+            }
+        }
+        if !rejections.isEmpty {
+            candidates.removeAll { c in
+                guard c.forMe, c.opened == nil, case .message = c.bundle.envelope else { return false }
+                return true
+            }
+        }
+        return rejections
     }
 
     private func apply(
