@@ -1,0 +1,71 @@
+import NIOCore
+
+/// How a link that was run to its end ended.
+public struct LinkEnd<ID> {
+    /// What `attach` returned for the peer, if the handshake finished and the peer was taken.
+    public var id: ID?
+    /// Why the link ended: `nil` when it closed cleanly.
+    public var error: (any Error)?
+
+    /// "closed", or the reason the link was dropped.
+    public var reason: String {
+        guard let error else { return "closed" }
+        return (error as? LinkError)?.description ?? "\(error)"
+    }
+}
+
+extension NIOAsyncChannel where Inbound == LinkEvent, Outbound == LinkFrame {
+    /// Runs a link to its end on the caller's actor, then closes it: `attach` gets the peer once
+    /// the handshake is done and returns an id for it (nil refuses the peer and closes the link),
+    /// then `handle` gets every frame, in order, with that id. A frame before the handshake, or an
+    /// error `handle` throws, ends the link.
+    public func runLink<ID>(
+        isolation: isolated (any Actor)? = #isolation,
+        attach: (LinkPeer) -> ID?,
+        handle: (LinkFrame, ID) throws(LinkError) -> Void
+    ) async -> LinkEnd<ID> {
+        var end = LinkEnd<ID>()
+        do {
+            try await executeThenClose { inbound, _ in
+                for try await event in inbound {
+                    switch event {
+                    case .established(let peer):
+                        end.id = attach(peer)
+                        if end.id == nil { return }
+                    case .frame(let frame):
+                        guard let id = end.id else { throw LinkError.unexpected("a frame before the handshake") }
+                        try handle(frame, id)
+                    }
+                }
+            }
+        } catch {
+            end.error = error
+        }
+        return end
+    }
+}
+
+extension Channel {
+    /// Writes bundle `id` (`data`) from byte `start` as `part` frames and returns the last write.
+    ///
+    /// A bundle larger than one part is flushed and waited for part by part, so a slow link never
+    /// holds a whole attachment in its buffers; `sent` is told the bytes sent after each such part
+    /// and answers whether to go on. Returns nil when it said no (the link is gone).
+    public func writeParts(
+        isolation: isolated (any Actor)? = #isolation,
+        of data: [UInt8], id: [UInt8], from start: Int = 0, sent: (Int) -> Bool = { _ in true }
+    ) async -> EventLoopFuture<Void>? {
+        var offset = min(start, data.count)
+        var last: EventLoopFuture<Void>
+        repeat {
+            last = write(LinkFrame.part(of: data, id: id, from: offset))
+            offset = min(offset + LinkFrame.maxPartData, data.count)
+            if data.count > LinkFrame.maxPartData {
+                flush()
+                try? await last.get()
+                if !sent(offset) { return nil }
+            }
+        } while offset < data.count
+        return last
+    }
+}
