@@ -1,6 +1,11 @@
 // swift-tools-version:6.0
 import PackageDescription
 
+/// Nonisolated async functions and closures run on their caller's actor unless marked `@concurrent`:
+/// the compiler then proves that actor state is touched only on its actor (issue 10: a closure that
+/// silently left its actor crashed release nodes).
+let swiftSettings: [SwiftSetting] = [.enableUpcomingFeature("NonisolatedNonsendingByDefault")]
+
 let package = Package(
     name: "Mule",
     platforms: [.macOS(.v14)],
@@ -27,9 +32,9 @@ let package = Package(
             dependencies: ["CSodium"],
             linkerSettings: [.linkedLibrary("sqlite3"), .linkedLibrary("sodium")]
         ),
-        .target(name: "MuleWire"),
-        .target(name: "MuleCrypto", dependencies: ["CSodium", "MuleWire"]),
-        .target(name: "MuleSync", dependencies: ["MuleCrypto"]),
+        .target(name: "MuleWire", swiftSettings: swiftSettings),
+        .target(name: "MuleCrypto", dependencies: ["CSodium", "MuleWire"], swiftSettings: swiftSettings),
+        .target(name: "MuleSync", dependencies: ["MuleCrypto"], swiftSettings: swiftSettings),
         .systemLibrary(
             name: "CAvahi",
             providers: [.apt(["libavahi-client-dev"])]
@@ -43,7 +48,8 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            swiftSettings: swiftSettings
         ),
         // The Mainline DHT (BEP 5, BEP 44): bencode, KRPC, routing table, storage, lookups.
         .target(
@@ -53,7 +59,8 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            swiftSettings: swiftSettings
         ),
         // The store-and-forward relay: Noise links, proof-of-work admission, bundles by recipient tag.
         .target(
@@ -63,7 +70,8 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            swiftSettings: swiftSettings
         ),
         // mDNS service publishing and browsing through avahi-client.
         .target(
@@ -72,7 +80,8 @@ let package = Package(
                 "CAvahi",
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            swiftSettings: swiftSettings
         ),
         // The running node: links, sync, discovery and the store, tied together.
         .target(
@@ -82,54 +91,62 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            swiftSettings: swiftSettings
         ),
         .target(
             name: "MuleStore",
             dependencies: [
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
-            ]
+            ],
+            swiftSettings: swiftSettings
         ),
         .target(
             name: "MuleNode",
             dependencies: [
                 "MuleWire", "MuleCrypto", "MuleStore",
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            swiftSettings: swiftSettings
         ),
         .executableTarget(
             name: "mule",
             dependencies: [
                 "MuleNode", "MuleWire", "MuleCrypto", "MuleMesh", "MuleDHT", "MuleRelay",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]
+            ],
+            swiftSettings: swiftSettings
         ),
         .executableTarget(
             name: "mule-bench",
             dependencies: [
                 "MuleNode", "MuleWire", "MuleCrypto", "MuleStore", "MuleSync", "MuleMesh", "MuleDHT", "MuleRelay", "CBaseline",
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            swiftSettings: swiftSettings
         ),
-        .testTarget(name: "MuleWireTests", dependencies: ["MuleWire"]),
-        .testTarget(name: "MuleSyncTests", dependencies: ["MuleSync", "MuleCrypto"]),
-        .testTarget(name: "MuleCryptoTests", dependencies: ["MuleCrypto", "MuleWire"]),
-        .testTarget(name: "MuleNodeTests", dependencies: ["MuleNode", "MuleStore", "MuleWire", "MuleCrypto"]),
+        .testTarget(name: "MuleWireTests", dependencies: ["MuleWire"], swiftSettings: swiftSettings),
+        .testTarget(name: "MuleSyncTests", dependencies: ["MuleSync", "MuleCrypto"], swiftSettings: swiftSettings),
+        .testTarget(name: "MuleCryptoTests", dependencies: ["MuleCrypto", "MuleWire"], swiftSettings: swiftSettings),
+        .testTarget(name: "MuleNodeTests", dependencies: ["MuleNode", "MuleStore", "MuleWire", "MuleCrypto"], swiftSettings: swiftSettings),
         .testTarget(
             name: "MuleMeshTests",
             dependencies: [
                 "MuleMesh", "MuleLink", "MuleRelay", "MuleNode", "MuleStore", "MuleCrypto",
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "MuleDHTTests",
-            dependencies: ["MuleDHT", "MuleCrypto", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["MuleDHT", "MuleCrypto", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "MuleIntegrationTests",
-            dependencies: ["MuleNode", "MuleStore", "MuleWire", "MuleCrypto"]
+            dependencies: ["MuleNode", "MuleStore", "MuleWire", "MuleCrypto"],
+            swiftSettings: swiftSettings
         ),
     ]
 )

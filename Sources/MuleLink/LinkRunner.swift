@@ -26,7 +26,12 @@ extension NIOAsyncChannel where Inbound == LinkEvent, Outbound == LinkFrame {
     ) async -> LinkEnd<ID> {
         var end = LinkEnd<ID>()
         do {
-            try await executeThenClose { inbound, _ in
+            // The body must run on the caller's actor: `attach` and `handle` touch its state. A
+            // nonisolated async closure would run on the global executor, concurrently with the
+            // actor's own jobs (the release-build crashes of issue 10), so the closure captures
+            // `isolation` and is thereby isolated to it; the assertion proves it in debug builds.
+            try await executeThenClose(isolation: isolation) { inbound, _ in
+                isolation?.assertIsolated("a link's frames are handled off its actor")
                 for try await event in inbound {
                     switch event {
                     case .established(let peer):

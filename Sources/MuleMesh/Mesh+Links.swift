@@ -132,6 +132,7 @@ extension Mesh {
     // MARK: Frames
 
     func handle(_ frame: LinkFrame, on id: Int) throws(LinkError) {
+        assertIsolated("a link's frame handled off the mesh actor")
         guard let link = links[id] else { return }
         if let relay = link.relay { return try handleRelay(frame, on: link, relay: relay) }
         switch frame {

@@ -272,6 +272,7 @@ public actor RelayServer {
     // MARK: Frames
 
     func handle(_ frame: LinkFrame, from id: Int) throws(LinkError) {
+        assertIsolated("a link's frame handled off the relay actor")
         guard let c = clients[id] else { return }
         switch frame {
         case .ping:
