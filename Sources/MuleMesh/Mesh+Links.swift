@@ -184,9 +184,17 @@ extension Mesh {
         send(.syncStart(first), on: link)
     }
 
+    /// The ids of stored bundles to reconcile. Built once and reused until this node stores
+    /// something or `syncSetMaxAge` passes (deletions by the CLI, receipts and expiry are picked up
+    /// then): a peer that starts round after round costs a message's worth of work each, not a
+    /// scan of the store (issue 11: 15 ms of CPU per 5-byte `syncStart` with 50 000 bundles).
     func syncSet() -> SyncItemSet {
+        let now = ContinuousClock.now
+        if let c = syncSetCache, c.generation == storeGeneration, now - c.built < Mesh.syncSetMaxAge { return c.set }
         let items = (try? node.store.read { tx in try tx.syncItems() }) ?? []
-        return SyncItemSet(items.map { SyncItem(timestamp: UInt64(max($0.expiresAt, 0)), id: $0.id) })
+        let set = SyncItemSet(items.map { SyncItem(timestamp: UInt64(max($0.expiresAt, 0)), id: $0.id) })
+        syncSetCache = SyncSetCache(built: now, generation: storeGeneration, set: set)
+        return set
     }
 
     /// Asks a link for the ids this node does not know and is not already fetching elsewhere.

@@ -42,6 +42,9 @@ public actor Mesh {
     /// Which link each just-imported bundle came from, so it is not offered straight back.
     var receivedFrom: [[UInt8]: Int] = [:]
     var flushScheduled = false
+    /// Counts what this node stored (imports and new bundles), so the sync set is rebuilt only then.
+    var storeGeneration = 0
+    var syncSetCache: SyncSetCache?
     var announceScheduled = false
     var recent: [String: RunState.Seen] = [:]
     var nearby: [String: RunState.Nearby] = [:]
@@ -99,6 +102,15 @@ public actor Mesh {
             self.via = via
         }
     }
+
+    struct SyncSetCache {
+        var built: ContinuousClock.Instant
+        var generation: Int
+        var set: SyncItemSet
+    }
+
+    /// How long a sync set is reused when nothing was stored in this process.
+    static let syncSetMaxAge = Duration.seconds(2)
 
     struct Partial {
         var bytes: [UInt8]
@@ -286,6 +298,7 @@ public actor Mesh {
                 }
                 guard let last = rows.last else { return }
                 cursor = last.row
+                storeGeneration += 1
                 let pushed = Set(push.map(\.id))
                 let offered = rows.map(\.id).filter { !pushed.contains($0) }
                 for link in links.values where link.relay == nil {
@@ -394,6 +407,7 @@ public actor Mesh {
                 let r = try node.receive(raws, from: source, path: link.map(path(of:)) ?? "lan", tags: &tagCache)
                 bundles += r.imported
                 messages += r.delivered
+                if r.imported > 0 || !r.releases.isEmpty { storeGeneration += 1 }
                 // Tells the relay which of the bundles it handed over are stored here now.
                 if let link, link.relay != nil {
                     for f in LinkFrame.batches(r.releases, LinkFrame.release) { send(f, on: link) }

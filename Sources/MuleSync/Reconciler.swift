@@ -4,6 +4,13 @@
 ///
 /// The initiator learns both directions: `haves` (ids it has and the peer lacks) and `needs`
 /// (ids the peer has and it lacks). A pure state machine: messages in, messages out.
+///
+/// Every message it writes fits in `frameLimit` bytes, whatever the sizes of the two sets and of
+/// their difference (as Negentropy's frameSizeLimit): when the answer to the ranges received so far
+/// would not fit, the rest of the set, from there to infinity, is answered with one fingerprint,
+/// which the peer splits again in the next round. An id list is answered with the ids the
+/// receiver lacks only when they are few (`maxResponseIDs`); a range holding more is split instead.
+/// So any difference syncs, over as many round trips as its size needs.
 public struct Reconciler: Sendable {
     public let isInitiator: Bool
     public let set: SyncItemSet
@@ -11,6 +18,10 @@ public struct Reconciler: Sendable {
     public var branching = 16
     /// A differing range with at most this many items is sent as a list of ids.
     public var idListThreshold = 16
+    /// The most bytes of one message this side writes (a link frame holds 256 KiB).
+    public var frameLimit = 100_000
+    /// An id list is answered with at most this many ids the peer lacks; a range holding more is split.
+    public var maxResponseIDs = 256
 
     public private(set) var haves: [[UInt8]] = []
     public private(set) var needs: [[UInt8]] = []
@@ -33,10 +44,19 @@ public struct Reconciler: Sendable {
         let ranges = try SyncCodec.decode(message)
         rounds += 1
         var out: [SyncRange] = []
+        var size = 1
         var lower = 0
         for r in ranges {
             let upper = set.lowerIndex(r.upper)
             let range = lower..<max(lower, upper)
+            if !out.isEmpty, size + worstCase(r.mode, range) > frameLimit - SyncCodec.maxRangeSize {
+                // No room for this range's answer: the rest is one fingerprint, split next round.
+                let rest = lower..<set.count
+                out.append(SyncRange(upper: .infinity, mode: .fingerprint(set.fingerprint(rest))))
+                return SyncCodec.encode(out)
+            }
+            let before = out.count
+            defer { size += SyncCodec.estimatedSize(out[min(before, out.count)...]) }
             switch r.mode {
             case .skip:
                 skip(r.upper, &out)
@@ -51,6 +71,9 @@ public struct Reconciler: Sendable {
                     haves += extra
                     needs += theirs.filter { !mineSet.contains($0) }
                     skip(r.upper, &out)
+                } else if extra.count > maxResponseIDs {
+                    // Too many to list in one answer: the initiator gets sub-ranges to compare.
+                    split(range, upper: r.upper, into: &out)
                 } else {
                     var bitmap = [UInt8](repeating: 0, count: (theirs.count + 7) / 8)
                     for (i, id) in theirs.enumerated() where !mineSet.contains(id) { bitmap[i / 8] |= 1 << (i % 8) }
@@ -68,6 +91,18 @@ public struct Reconciler: Sendable {
         }
         if isInitiator, out.allSatisfy({ $0.mode == .skip }) { return nil }
         return SyncCodec.encode(out)
+    }
+
+    /// The most bytes that answering a range in `mode` over `range` can add to a message.
+    private func worstCase(_ mode: SyncMode, _ range: Range<Int>) -> Int {
+        let splitSize = max(branching, 1) * SyncCodec.maxRangeSize + idListThreshold * SyncItem.idLength
+        switch mode {
+        case .skip, .idListResponse: return SyncCodec.maxRangeSize
+        case .fingerprint: return splitSize
+        case .idList(let theirs):
+            if isInitiator { return SyncCodec.maxRangeSize }
+            return SyncCodec.maxRangeSize + splitSize + maxResponseIDs * SyncItem.idLength + theirs.count / 8 + 1
+        }
     }
 
     private func skip(_ upper: SyncBound, _ out: inout [SyncRange]) {

@@ -34,6 +34,21 @@ struct SyncRange: Equatable {
 enum SyncCodec {
     static let version: UInt8 = 0x01
     static let maxIDs = 1 << 20
+    /// The most bytes a range takes besides its payload: timestamp (10), prefix length and prefix
+    /// (33), mode (1), a fingerprint (16) and a count (5).
+    static let maxRangeSize = 10 + 33 + 1 + 16 + 5
+
+    /// An upper estimate of the encoded size of `ranges`.
+    static func estimatedSize(_ ranges: ArraySlice<SyncRange>) -> Int {
+        ranges.reduce(0) { total, r in
+            switch r.mode {
+            case .skip, .fingerprint: return total + maxRangeSize
+            case .idList(let ids): return total + maxRangeSize + ids.count * SyncItem.idLength
+            case .idListResponse(let have, let bitmap):
+                return total + maxRangeSize + 5 + have.count * SyncItem.idLength + bitmap.count
+            }
+        }
+    }
 
     static func appendVarint(_ v: UInt64, to out: inout [UInt8]) {
         var v = v

@@ -92,6 +92,32 @@ struct MeshTests {
         await ma.stop()
         await mb.stop()
     }
+
+    /// A carrier meets an empty node with a difference far beyond one frame (issue 10: beyond about
+    /// 8 000 bundles the reconciliation did not fit a frame, the link dropped every few seconds and
+    /// nothing moved). Everything arrives over one link that is never dropped.
+    @Test func carrierSyncsTenThousandBundlesToAnEmptyNode() async throws {
+        let w = MeshWorld()
+        let a = try w.profile("Alice")
+        let b = try w.profile("Bob")
+        let c = try w.profile("Carol")
+        let d = try w.profile("Dave")
+        try w.introduce([a, c])
+        let alice = try Node(home: a)
+        _ = try alice.send(to: "Carol", texts: (0..<10_000).map { "carried \($0)" })
+        let file = w.dir.file("stick.mule")
+        _ = try alice.export(to: file)
+        let bob = try Node(home: b)
+        _ = try bob.importFiles([file])
+        #expect(try bob.status().carriedBundles == 10_000)
+        let mb = try await w.mesh(b)
+        let md = try await w.mesh(d, peers: [try #require(await mb.boundPort)])
+        let dave = try Node(home: d)
+        #expect(await eventually(120) { (try? dave.status().carriedBundles) == 10_000 })
+        #expect(w.log.all.filter { $0.hasPrefix("dropped link") || $0.hasPrefix("link down") }.isEmpty)
+        await mb.stop()
+        await md.stop()
+    }
 }
 
 @Suite("Bad peers are dropped, one log line each, and other links go on")

@@ -3,21 +3,28 @@ import Testing
 @testable import MuleCrypto
 @testable import MuleSync
 
-/// Runs a reconciliation to the end; returns (initiator, bytes exchanged, round trips).
-func reconcile(_ a: SyncItemSet, _ b: SyncItemSet) throws -> (Reconciler, Int, Int) {
+/// Runs a reconciliation to the end; returns (initiator, bytes exchanged, round trips). Every
+/// message must fit the frame limit.
+func reconcile(
+    _ a: SyncItemSet, _ b: SyncItemSet, frameLimit: Int = 100_000, maxTrips: Int = 50
+) throws -> (Reconciler, Int, Int) {
     var i = Reconciler(set: a, initiator: true)
     var r = Reconciler(set: b, initiator: false)
+    i.frameLimit = frameLimit
+    r.frameLimit = frameLimit
     var msg = i.initiate()
     var bytes = msg.count
     var trips = 0
     while true {
+        #expect(msg.count <= frameLimit)
         let reply = try #require(try r.reconcile(msg))
+        #expect(reply.count <= frameLimit)
         bytes += reply.count
         trips += 1
         guard let next = try i.reconcile(reply) else { break }
         bytes += next.count
         msg = next
-        #expect(trips < 50)
+        try #require(trips < maxTrips)
     }
     return (i, bytes, trips)
 }
@@ -57,6 +64,32 @@ func items(_ n: Int, seed: UInt64 = 1) -> [SyncItem] {
         #expect(Set(i.needs) == Set(extra.map(\.id)))
         #expect(bytes < 4_096 + d * 3_000)
         #expect(trips <= 5)
+    }
+
+    /// Differences far beyond one frame (issue 10: 30 000 ids in one 960 kB message dropped the
+    /// link): every message fits the limit and the exact difference is found, in either direction
+    /// and with one side empty.
+    @Test(arguments: [(100_000, 30_000, 0), (100_000, 0, 30_000), (0, 30_000, 0), (0, 0, 30_000), (20_000, 5_000, 5_000)])
+    func largeDifferencesSyncUnderTheFrameLimit(shared: Int, onlyA: Int, onlyB: Int) throws {
+        let common = items(shared, seed: 11)
+        let a = items(onlyA, seed: 12), b = items(onlyB, seed: 13)
+        let (i, bytes, trips) = try reconcile(SyncItemSet(common + a), SyncItemSet(common + b), maxTrips: 200)
+        #expect(Set(i.haves) == Set(a.map(\.id)))
+        #expect(Set(i.needs) == Set(b.map(\.id)))
+        #expect(i.haves.count == a.count && i.needs.count == b.count)
+        // A dense difference makes every leaf range differ, so at worst the ids of both sets cross
+        // once, plus the ranges and fingerprints above them.
+        #expect(bytes < (shared + onlyA + onlyB) * 32 * 3 / 2 + 64_000)
+        print("reconcile shared=\(shared) onlyA=\(onlyA) onlyB=\(onlyB): \(bytes) bytes, \(trips) round trips")
+    }
+
+    /// A tiny limit still completes: each message answers at least one range.
+    @Test func aTinyFrameLimitStillCompletes() throws {
+        let common = items(3_000, seed: 21)
+        let a = items(700, seed: 22), b = items(900, seed: 23)
+        let (i, _, _) = try reconcile(SyncItemSet(common + a), SyncItemSet(common + b), frameLimit: 12_000, maxTrips: 2_000)
+        #expect(Set(i.haves) == Set(a.map(\.id)))
+        #expect(Set(i.needs) == Set(b.map(\.id)))
     }
 
     @Test func malformedMessagesAreRefused() {
