@@ -129,7 +129,9 @@ let package = Package(
         .testTarget(name: "MuleWireTests", dependencies: ["MuleWire"], swiftSettings: swiftSettings),
         .testTarget(name: "MuleSyncTests", dependencies: ["MuleSync", "MuleCrypto"], swiftSettings: swiftSettings),
         .testTarget(name: "MuleCryptoTests", dependencies: ["MuleCrypto", "MuleWire"], swiftSettings: swiftSettings),
-        .testTarget(name: "MuleNodeTests", dependencies: ["MuleNode", "MuleStore", "MuleWire", "MuleCrypto"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "MuleNodeTests", dependencies: ["MuleNode", "MuleStore", "MuleWire", "MuleCrypto"], swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "MuleMeshTests",
             dependencies: [
