@@ -4,6 +4,7 @@ import MuleCrypto
 import MuleLink
 import MuleMesh
 import MuleNode
+import MuleRelay
 import Synchronization
 
 #if canImport(Glibc)
@@ -78,6 +79,21 @@ struct MeshWorld {
         let m = try Mesh(home: home, configuration: c, logger: log.logger((home as NSString).lastPathComponent))
         try await m.start()
         return m
+    }
+}
+
+extension MeshWorld {
+    /// A relay on 127.0.0.1 keeping its data in this world's `relay` folder; returns it and its port.
+    func relay(
+        port: Int = 0, bits: UInt8 = 8, configure: (inout RelayConfiguration) -> Void = { _ in }
+    ) async throws -> (RelayServer, Int) {
+        var c = RelayConfiguration(dataDirectory: dir.file("relay"))
+        c.host = "127.0.0.1"
+        c.port = port
+        c.stampBits = bits
+        configure(&c)
+        let r = try RelayServer(configuration: c, logger: log.logger("relay"))
+        return (r, try await r.start())
     }
 }
 

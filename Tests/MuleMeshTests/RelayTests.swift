@@ -13,13 +13,7 @@ import Testing
     func relay(
         _ w: MeshWorld, port: Int = 0, bits: UInt8 = 8, configure: (inout RelayConfiguration) -> Void = { _ in }
     ) async throws -> (RelayServer, Int) {
-        var c = RelayConfiguration(dataDirectory: w.dir.file("relay"))
-        c.host = "127.0.0.1"
-        c.port = port
-        c.stampBits = bits
-        configure(&c)
-        let r = try RelayServer(configuration: c, logger: w.log.logger("relay"))
-        return (r, try await r.start())
+        try await w.relay(port: port, bits: bits, configure: configure)
     }
 
     /// A raw client linked to the relay on `port`, and the relay's welcome.
