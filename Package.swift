@@ -137,6 +137,7 @@ let package = Package(
             dependencies: [
                 "MuleMesh", "MuleLink", "MuleRelay", "MuleNode", "MuleStore", "MuleCrypto",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),

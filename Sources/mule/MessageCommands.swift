@@ -11,9 +11,12 @@ struct Send: ParsableCommand {
     @Argument(help: "The message text.") var text: String?
     @Option(help: "Send this file instead of text (up to 64 MiB).") var file: String?
     @Option(help: "How long carriers keep it, e.g. 36h, 14d, 2w (default 14d).") var lifetime: String?
+    @Flag(help: "Send each line of standard input as one message, all in one transaction.") var stdin = false
 
     func validate() throws {
-        if (text == nil) == (file == nil) { throw ValidationError("give either TEXT or --file PATH") }
+        let sources = [text != nil, file != nil, stdin].filter { $0 }.count
+        if sources != 1 { throw ValidationError("give one of TEXT, --file PATH or --stdin") }
+        if let text, text.isEmpty { throw ValidationError("the message is empty") }
         if let lifetime, TimeSpan.parseMs(lifetime) == nil {
             throw ValidationError("--lifetime: '\(lifetime)' is not a duration like 90m, 36h or 14d")
         }
@@ -23,6 +26,19 @@ struct Send: ParsableCommand {
         try guarded {
             let node = try root.global.openNode()
             let ms = lifetime.flatMap(TimeSpan.parseMs)
+            if stdin {
+                var lines: [String] = []
+                while let line = readLine(strippingNewline: true) {
+                    if !line.isEmpty { lines.append(line) }
+                }
+                guard !lines.isEmpty else {
+                    Output.error("standard input held no message")
+                    throw ExitCode(1)
+                }
+                let sent = try node.send(to: contact, texts: lines, lifetimeMs: ms)
+                print("Queued \(sent.count) messages for \(sent[0].contact.name)")
+                return
+            }
             let m: Message
             if let file {
                 m = try node.sendFile(to: contact, path: file, lifetimeMs: ms)
