@@ -18,7 +18,7 @@ skip='LibtorrentInteropTests|DHTCommandTests'
 export MULE_STRESS_PER_ROUND=${MULE_STRESS_PER_ROUND:-400}
 # halt_on_error: the first report ends the process, so it cannot be missed; leaks are not errors
 # here (the Swift runtime keeps metadata for the life of the process).
-export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1"
+export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$PWD/Scripts/tsan-suppressions.txt"
 export ASAN_OPTIONS="halt_on_error=1:detect_leaks=0:detect_stack_use_after_return=0"
 status=0
 for sanitizer in "${@:-thread address}"; do

@@ -27,6 +27,13 @@ public final class Node {
         self.profile = profile
         self.clock = clock
         self.logger = logger
+        for r in profile.repairs { logger.warning("\(r)") }
+        // An empty file would be taken for a new store: contacts and messages would vanish unsaid.
+        if let size = (try? FileManager.default.attributesOfItem(atPath: profile.storePath))?[.size] as? Int64, size == 0 {
+            throw .profileDamaged(
+                "\(profile.storePath) is empty (0 bytes), so contacts and messages are not in it; "
+                    + "restore it from a backup, or move it away to start with an empty store (nothing was changed)")
+        }
         do {
             store = try Store(path: profile.storePath)
         } catch {

@@ -16,6 +16,9 @@ import MuleWire
 public struct Profile: Sendable {
     public let home: String
     public let identity: Identity
+    /// Permissions that were too open when the profile was opened and have been narrowed, one line
+    /// each (the node logs them as warnings: keys that others could read may have been copied).
+    public var repairs: [String] = []
 
     public var storePath: String { home + "/mule.sqlite" }
     public var filesDirectory: String { home + "/files" }
@@ -50,6 +53,7 @@ public struct Profile: Sendable {
             try fm.createDirectory(atPath: home, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
             try fm.createDirectory(atPath: idDir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
             try SecureFile.write(identity.agreement.secretKeyBytes, to: idDir + "/x25519.secret", mode: 0o600)
+            try SecureFile.write(identity.agreement.publicKey, to: idDir + "/x25519.public", mode: 0o600)
             try SecureFile.write(Array(name.utf8), to: idDir + "/name", mode: 0o600)
             // The signing key is written last: its presence marks a complete identity.
             try SecureFile.write(identity.signing.secretKeyBytes, to: idDir + "/ed25519.secret", mode: 0o600)
@@ -70,8 +74,24 @@ public struct Profile: Sendable {
             guard let name = String(validating: try SecureFile.read(idDir + "/name"), as: UTF8.self) else {
                 throw NodeError.profileDamaged("the name file is not UTF-8")
             }
-            let identity = Identity(name: name, signing: try SigningKey(secretKey: ed), agreement: try AgreementKey(secretKey: x))
-            return Profile(home: home, identity: identity)
+            // Any 32 bytes make an X25519 key, so a damaged file would load as another identity
+            // and mail for this one would be taken for someone else's. Its public half, written
+            // beside it, must match (a profile from before that file gets it on first open).
+            guard x.contains(where: { $0 != 0 }) else {
+                throw NodeError.profileDamaged("identity/x25519.secret is all zeros; restore the identity folder from a backup")
+            }
+            let agreement = try AgreementKey(secretKey: x)
+            let publicPath = idDir + "/x25519.public"
+            if FileManager.default.fileExists(atPath: publicPath) {
+                guard try SecureFile.read(publicPath) == agreement.publicKey else {
+                    throw NodeError.profileDamaged(
+                        "identity/x25519.secret does not match identity/x25519.public; restore the identity folder from a backup")
+                }
+            } else {
+                try? SecureFile.write(agreement.publicKey, to: publicPath, mode: 0o600)
+            }
+            let identity = Identity(name: name, signing: try SigningKey(secretKey: ed), agreement: agreement)
+            return Profile(home: home, identity: identity, repairs: repairPermissions(home))
         } catch let e as NodeError {
             throw e
         } catch let e as CryptoError {
@@ -79,6 +99,35 @@ public struct Profile: Sendable {
         } catch {
             throw .profileDamaged("\(error)")
         }
+    }
+
+    /// Narrows the home and identity folders to 0700 and the files in them to 0600 (the store and
+    /// its journal, the run state, the keys), and `files/` to 0700. Returns what it changed.
+    static func repairPermissions(_ home: String) -> [String] {
+        var repairs: [String] = []
+        func narrow(_ path: String, to mode: mode_t, _ label: String) {
+            var st = stat()
+            guard lstat(path, &st) == 0, st.st_mode & S_IFMT != S_IFLNK else { return }
+            let current = st.st_mode & 0o777
+            guard current & ~mode != 0 else { return }
+            guard chmod(path, mode) == 0 else {
+                repairs.append("\(label) has mode \(String(current, radix: 8)) and cannot be changed to \(String(mode, radix: 8))")
+                return
+            }
+            let keys = label.hasPrefix("identity/") && label.hasSuffix(".secret")
+            repairs.append(
+                "\(label) had mode \(String(current, radix: 8)), now \(String(mode, radix: 8))"
+                    + (keys && current & 0o077 != 0 ? "; others on this machine could read the key and may have copied it" : ""))
+        }
+        narrow(home, to: 0o700, "the profile folder")
+        let idDir = identityDirectory(home)
+        narrow(idDir, to: 0o700, "identity/")
+        for f in ["ed25519.secret", "x25519.secret", "x25519.public", "name"] { narrow(idDir + "/" + f, to: 0o600, "identity/" + f) }
+        for f in ["mule.sqlite", "mule.sqlite-wal", "mule.sqlite-shm", "node.json", "node.lock"] {
+            narrow(home + "/" + f, to: 0o600, f)
+        }
+        narrow(home + "/files", to: 0o700, "files/")
+        return repairs
     }
 
     /// `MULE_HOME`, else `$XDG_DATA_HOME/mule`, else `~/.local/share/mule`.

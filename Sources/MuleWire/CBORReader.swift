@@ -168,8 +168,11 @@ public struct CBORReader: Sendable {
             offset += Int(h.argument)
         case 4, 5:
             guard h.info != 31 else { throw .nonCanonical("indefinite-length container", at: start) }
-            let items = h.major == 4 ? h.argument : h.argument &* 2
-            guard items <= UInt64(end - offset) else { throw .truncated(at: offset) }
+            // Each item takes at least a byte; a map's pair count is checked before doubling, so a
+            // header claiming 2^63 pairs cannot wrap to a small count.
+            let remaining = UInt64(end - offset)
+            guard h.argument <= (h.major == 4 ? remaining : remaining / 2) else { throw .truncated(at: offset) }
+            let items = h.major == 4 ? h.argument : h.argument * 2
             for _ in 0..<items { try skipItem(depth: depth + 1) }
         case 6:
             try skipItem(depth: depth + 1)

@@ -17,6 +17,22 @@ struct Mule: AsyncParsableCommand {
     )
 
     @OptionGroup var global: GlobalOptions
+
+    /// Everything Mule creates is private to the user (the store, its journal, received files):
+    /// the process umask is 077 before any command runs.
+    static func main() async {
+        umask(0o077)
+        do {
+            var command = try parseAsRoot()
+            if var command = command as? any AsyncParsableCommand {
+                try await command.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(withError: error)
+        }
+    }
 }
 
 struct GlobalOptions: ParsableArguments {

@@ -23,14 +23,18 @@ struct MuleCLI {
     @discardableResult
     func run(_ args: String...) throws -> Result { try run(args) }
 
-    func run(_ args: [String]) throws -> Result {
+    /// Runs with standard input read from the file `stdin`.
+    @discardableResult
+    func run(stdin: String, _ args: String...) throws -> Result { try run(args, stdin: stdin) }
+
+    func run(_ args: [String], stdin: String? = nil) throws -> Result {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: MuleCLI.binary)
         p.arguments = ["--home", home] + args
         let out = Pipe(), err = Pipe()
         p.standardOutput = out
         p.standardError = err
-        p.standardInput = FileHandle.nullDevice
+        p.standardInput = try stdin.map { try FileHandle(forReadingFrom: URL(fileURLWithPath: $0)) } ?? FileHandle.nullDevice
         try p.run()
         let o = out.fileHandleForReading.readDataToEndOfFile()
         let e = err.fileHandleForReading.readDataToEndOfFile()

@@ -119,6 +119,15 @@ func h(_ s: String) -> [UInt8] { Hex.decode(s)! }
         #expect(throws: WireError.invalidUTF8(at: 0)) { try CBOR.decode(h("62c328")) }
         #expect(throws: WireError.tooDeep(at: 64)) { try CBOR.decode([UInt8](repeating: 0x81, count: 100) + [0]) }
     }
+
+    /// A map header claiming 2^63 pairs: doubling the count wrapped to 0 and skipItem accepted it
+    /// while CBOR.decode refused (issue 11). Both refuse now, and agree on every huge count.
+    @Test(arguments: ["bb8000000000000000", "bbffffffffffffffff", "bb7fffffffffffffff", "9bffffffffffffffff", "bb0000000100000000"])
+    func skipItemRefusesHugeContainerCounts(hex: String) {
+        var r = CBORReader(h(hex) + [0, 0])
+        #expect(throws: WireError.self) { try r.skipItem() }
+        #expect(throws: WireError.self) { try CBOR.decode(h(hex) + [0, 0]) }
+    }
 }
 
 @Suite struct CRCTests {
