@@ -66,6 +66,8 @@ public final class NoiseLinkHandler: ChannelDuplexHandler {
     private var pendingPlain: [UInt8] = []
     private var pendingPromises: [EventLoopPromise<Void>] = []
     private var address = "?"
+    /// The remote IP address: what the gate counts links by.
+    private var gateKey = "?"
     private var gated = false
     private var established = false
     private var lastRead = NIODeadline.now()
@@ -77,9 +79,9 @@ public final class NoiseLinkHandler: ChannelDuplexHandler {
 
     public func channelActive(context: ChannelHandlerContext) {
         address = context.remoteAddress.map(Self.describe) ?? "?"
-        guard configuration.gate.enterHandshake() else {
-            configuration.logger.notice(
-                "refused link", metadata: ["peer": "\(address)", "reason": "too many links or handshakes"])
+        gateKey = context.remoteAddress?.ipAddress ?? address
+        if let refused = configuration.gate.enterHandshake(from: gateKey) {
+            configuration.logger.notice("refused link", metadata: ["peer": "\(address)", "reason": "\(refused)"])
             state = .closed
             context.close(promise: nil)
             return
@@ -130,7 +132,7 @@ public final class NoiseLinkHandler: ChannelDuplexHandler {
         repeatTask = nil
         if gated {
             gated = false
-            configuration.gate.leave(established: established)
+            configuration.gate.leave(established: established, from: gateKey)
         }
     }
 
@@ -195,7 +197,7 @@ public final class NoiseLinkHandler: ChannelDuplexHandler {
             do { split = try hs.split() } catch { throw .noise(error) }
             state = .transport(send: split.send, receive: split.receive)
             established = true
-            configuration.gate.handshakeDone()
+            configuration.gate.handshakeDone(from: gateKey)
             let peer = LinkPeer(linkKey: hs.remoteStatic ?? [], hello: hello, weInitiated: isInitiator, address: address)
             context.fireChannelRead(wrapInboundOut(.established(peer)))
         case .transport(let s, var receive):

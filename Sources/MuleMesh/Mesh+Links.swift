@@ -34,6 +34,7 @@ extension Mesh {
             let channel = try await ClientBootstrap(group: group)
                 .connectTimeout(.seconds(5))
                 .channelOption(.tcpOption(.tcp_nodelay), value: 1)
+                .channelOption(.writeBufferWaterMark, value: Mesh.writeBufferWaterMark)
                 .connect(host: address.host, port: address.port) { [linkConfiguration] channel in
                     channel.eventLoop.makeCompletedFuture { try Mesh.configure(channel, linkConfiguration, initiator: true) }
                 }
@@ -142,6 +143,12 @@ extension Mesh {
             throw .unexpected("a relay frame on a link between nodes")
         case .syncStart(let m):
             guard !link.peer.weInitiated else { throw .unexpected("reconciliation started by the side that was dialled") }
+            // A node starts a round every sync interval; one that restarts many times a second only
+            // spends this node's CPU.
+            let now = ContinuousClock.now
+            link.syncStarts = link.syncStarts.filter { now - $0 < .seconds(10) } + [now]
+            guard link.syncStarts.count <= Mesh.maxSyncStartsPer10s else { throw .unexpected("reconciliation restarted too often") }
+            try ensureReading(link)
             var r = Reconciler(set: syncSet(), initiator: false)
             let reply: [UInt8]?
             do { reply = try r.reconcile(m) } catch { throw .malformedFrame("reconciliation: \(error)") }
@@ -149,6 +156,7 @@ extension Mesh {
             if let reply { send(.sync(reply), on: link) }
         case .sync(let m):
             guard var r = link.reconciler else { throw .unexpected("a reconciliation message outside a round") }
+            try ensureReading(link)
             let reply: [UInt8]?
             do { reply = try r.reconcile(m) } catch { throw .malformedFrame("reconciliation: \(error)") }
             link.reconciler = r
@@ -166,6 +174,8 @@ extension Mesh {
         case .offer(let ids):
             request(ids, from: link)
         case .want(let wants):
+            try ensureReading(link)
+            guard link.queue.count + wants.count <= Mesh.maxQueuedWants else { throw .unexpected("asking for too many bundles at once") }
             link.queue += wants
             if !link.pumping {
                 link.pumping = true
@@ -206,7 +216,15 @@ extension Mesh {
             return
         }
         var wants: [LinkFrame.Want] = []
+        // Asked of this link and not yet arrived: bounded, so offers cannot grow the table without
+        // limit. What is not asked now is offered again at the next reconciliation.
+        var asked = link.asked
         for id in unknown where inFlight[id] == nil || links[inFlight[id]!] == nil {
+            guard asked < Mesh.maxInFlightPerLink else {
+                logger.debug("not asking for more now", metadata: ["peer": "\(link.peer.address)", "asked": "\(asked)"])
+                break
+            }
+            asked += 1
             inFlight[id] = link.id
             let offset = partials[id]?.bytes.count ?? 0
             if offset > 0 {
@@ -216,6 +234,7 @@ extension Mesh {
             }
             wants.append(LinkFrame.Want(id: id, offset: UInt32(offset)))
         }
+        link.asked = asked
         for f in LinkFrame.batches(wants, LinkFrame.want) { send(f, on: link) }
     }
 
@@ -224,7 +243,10 @@ extension Mesh {
     func receive(_ p: LinkFrame.Part, on link: Link) throws(LinkError) {
         link.bytesReceived += Int64(p.data.count)
         if p.total == 0 {
-            if inFlight[p.id] == link.id { inFlight[p.id] = nil }
+            if inFlight[p.id] == link.id {
+                inFlight[p.id] = nil
+                link.asked -= 1
+            }
             return
         }
         let asked = inFlight[p.id] == link.id
@@ -241,7 +263,8 @@ extension Mesh {
                 partials[p.id] = partial
                 throw .unexpected("a bundle part at offset \(p.offset), expected \(partial.bytes.count)")
             }
-            if partial.bytes.isEmpty { partial.bytes.reserveCapacity(Int(p.total)) }
+            // Grown as bytes arrive, never reserved from the declared total: a peer can claim
+            // 80 MiB and send 16 bytes.
             partial.bytes += p.data
             partial.touched = .now
             if partial.bytes.count < partial.total {
@@ -258,7 +281,10 @@ extension Mesh {
             partials[p.id] = nil
             bytes = partial.bytes
         }
-        if asked { inFlight[p.id] = nil }
+        if asked {
+            inFlight[p.id] = nil
+            link.asked -= 1
+        }
         guard Node.bundleID(bytes) == p.id else { throw .malformedFrame("a bundle that does not match its id") }
         link.bundlesReceived += 1
         pendingImports.append((link.id, bytes))
@@ -266,13 +292,21 @@ extension Mesh {
         scheduleFlush()
     }
 
-    /// Drops the least recently touched unfinished bundles beyond the memory bound.
+    /// Drops the least recently touched unfinished bundles beyond the memory and count bounds.
     func trimPartials() {
-        var total = partials.values.reduce(0) { $0 + $1.bytes.count }
-        while total > Mesh.maxPartialBytes, let oldest = partials.min(by: { $0.value.touched < $1.value.touched }) {
-            total -= oldest.value.bytes.count
+        var total = partials.values.reduce(0) { $0 + $1.bytes.capacity }
+        while total > Mesh.maxPartialBytes || partials.count > Mesh.maxPartials,
+            let oldest = partials.min(by: { $0.value.touched < $1.value.touched })
+        {
+            total -= oldest.value.bytes.capacity
             partials[oldest.key] = nil
         }
+    }
+
+    /// Refuses a request from a peer that does not read the answers it asked for: past the write
+    /// buffer's high-water mark (`Mesh.writeBufferHigh`), what it asks would pile up in memory.
+    func ensureReading(_ link: Link) throws(LinkError) {
+        guard link.channel.isWritable else { throw .unexpected("the peer does not read what it asks for") }
     }
 
     /// A link's incoming bundle in progress, for `mule peers`.
@@ -344,7 +378,7 @@ extension Mesh {
                 address: l.peer.address, direction: l.relay != nil ? "relay" : l.peer.weInitiated ? "out" : "in", since: l.since,
                 bundlesSent: l.bundlesSent, bundlesReceived: l.bundlesReceived, bytesSent: l.bytesSent,
                 bytesReceived: l.bytesReceived, receiving: receiving(on: l), sending: l.sending,
-                visibleAs: l.peer.hello.visible?.name)
+                visibleAs: l.peer.hello.visible.flatMap { $0.verify(linkKey: l.peer.linkKey) ? $0.name : nil })
         }
         s.recent = recent.values.sorted { $0.lastSeen > $1.lastSeen }.prefix(50).map { $0 }
         s.nearby = nearby.values.sorted { $0.lastSeen > $1.lastSeen }

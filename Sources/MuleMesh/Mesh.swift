@@ -70,8 +70,18 @@ public actor Mesh {
     var stateDirty = true
     public private(set) var boundPort: Int?
 
-    /// The most bytes of unfinished bundles kept for resuming.
+    /// The most bytes of unfinished bundles kept for resuming, and the most of them.
     static let maxPartialBytes = 256 << 20
+    static let maxPartials = 4096
+    /// Bundles asked of one link and not yet arrived.
+    static let maxInFlightPerLink = 32_768
+    /// Bundles a peer may have asked for and not yet been sent.
+    static let maxQueuedWants = 32_768
+    /// Reconciliation rounds a peer may start in 10 s.
+    static let maxSyncStartsPer10s = 5
+    /// Bytes written to a link and not yet taken by the socket: past `high` the link is not
+    /// writable, and a peer that asks for more then is dropped (it does not read).
+    static let writeBufferWaterMark = ChannelOptions.Types.WriteBufferWaterMark(low: 8 << 20, high: 16 << 20)
 
     final class Link {
         let id: Int
@@ -87,6 +97,10 @@ public actor Mesh {
         var lastSent = ContinuousClock.now
         var queue: [LinkFrame.Want] = []
         var pumping = false
+        /// Bundles asked of this link that have not arrived (bounded by `maxInFlightPerLink`).
+        var asked = 0
+        /// When the peer started its recent reconciliation rounds.
+        var syncStarts: [ContinuousClock.Instant] = []
         var bundlesSent = 0
         var bundlesReceived = 0
         var bytesSent: Int64 = 0
@@ -134,7 +148,9 @@ public actor Mesh {
         }
         var lc = LinkConfiguration(
             staticKey: linkKey, hello: hello,
-            gate: LinkGate(maxLinks: configuration.maxLinks, maxHandshakes: configuration.maxHandshakes), logger: logger)
+            gate: LinkGate(
+                maxLinks: configuration.maxLinks, maxHandshakes: configuration.maxHandshakes,
+                maxPerAddress: configuration.maxLinksPerAddress, maxHandshakesPerAddress: configuration.maxHandshakesPerAddress), logger: logger)
         lc.handshakeTimeout = .nanoseconds(Int64(configuration.handshakeTimeout / .nanoseconds(1)))
         lc.idleTimeout = .nanoseconds(Int64(configuration.idleTimeout / .nanoseconds(1)))
         linkConfiguration = lc
@@ -185,6 +201,7 @@ public actor Mesh {
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .serverChannelOption(.backlog, value: 64)
             .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.writeBufferWaterMark, value: Mesh.writeBufferWaterMark)
             .bind(host: configuration.listen.host, port: configuration.listen.port) { [linkConfiguration] channel in
                 channel.eventLoop.makeCompletedFuture {
                     try Mesh.configure(channel, linkConfiguration, initiator: false)

@@ -53,6 +53,9 @@ public struct MeshConfiguration: Sendable {
     public var pingInterval: Swift.Duration { idleTimeout / 3 }
     public var maxLinks = 32
     public var maxHandshakes = 8
+    /// Links and handshakes from one IP address.
+    public var maxLinksPerAddress = 4
+    public var maxHandshakesPerAddress = 2
     /// The Mainline DHT to publish and look up reachability records in; nil: no DHT traffic.
     public var dht: DHTConfiguration?
     /// The address contacts should dial, as published in the DHT record; nil: the listen address,

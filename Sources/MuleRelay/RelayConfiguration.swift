@@ -25,6 +25,15 @@ public struct RelayConfiguration: Sendable {
     /// with 50 contacts each.
     public var maxSubscribedTags = 256 * 1024
     public var maxHandshakes = 16
+    /// Links and handshakes from one IP address (many clients may share one behind a NAT).
+    public var maxLinksPerAddress = 16
+    public var maxHandshakesPerAddress = 4
+    /// Bytes of deposits being received at once from one source address block (/24, /48), and
+    /// from one link: so a few links cannot hold the whole buffer.
+    public var maxBufferedBytesPerSource = 48 << 20
+    /// A deposit whose next part does not come within this time is dropped with its link, and its
+    /// buffer is freed.
+    public var depositStallTimeout: Swift.Duration = .seconds(15)
     public var handshakeTimeout: Swift.Duration = .seconds(5)
     public var idleTimeout: Swift.Duration = .seconds(90)
     /// How often expired bundles are deleted and a summary is logged.

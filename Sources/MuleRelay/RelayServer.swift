@@ -36,6 +36,8 @@ public actor RelayServer {
     var openChannels: [ObjectIdentifier: Channel] = [:]
     /// Bytes of deposits being received on all links: bounded by `maxBufferedBytes`.
     var buffered = 0
+    /// Bytes of deposits in progress by source address block (what `maxBufferedBytesPerSource` bounds).
+    var bufferedBySource: [[UInt8]: Int] = [:]
     /// When each kind of closed link was last logged, and how many since were not.
     var closeLog: [String: (at: ContinuousClock.Instant, suppressed: Int)] = [:]
     public private(set) var boundPort: Int?
@@ -63,6 +65,8 @@ public actor RelayServer {
         var queue: [LinkFrame.Want] = []
         var pumping = false
         var badStamps = 0
+        /// When the deposit in progress last received a part (or began).
+        var lastProgress = ContinuousClock.now
 
         enum Incoming {
             case idle
@@ -102,7 +106,9 @@ public actor RelayServer {
         group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         var lc = LinkConfiguration(
             staticKey: AgreementKey.generate(), hello: LinkHello(),
-            gate: LinkGate(maxLinks: configuration.maxLinks, maxHandshakes: configuration.maxHandshakes), logger: logger)
+            gate: LinkGate(
+                maxLinks: configuration.maxLinks, maxHandshakes: configuration.maxHandshakes,
+                maxPerAddress: configuration.maxLinksPerAddress, maxHandshakesPerAddress: configuration.maxHandshakesPerAddress), logger: logger)
         lc.handshakeTimeout = .nanoseconds(Int64(configuration.handshakeTimeout / .nanoseconds(1)))
         lc.idleTimeout = .nanoseconds(Int64(configuration.idleTimeout / .nanoseconds(1)))
         linkConfiguration = lc
@@ -179,9 +185,13 @@ public actor RelayServer {
     }
 
     func sweep() async {
+        var lastSweep = ContinuousClock.now
         while !Task.isCancelled && !stopped {
-            try? await Task.sleep(for: configuration.sweepInterval)
+            try? await Task.sleep(for: .seconds(1))
             if stopped { return }
+            dropStalledDeposits()
+            guard ContinuousClock.now - lastSweep >= configuration.sweepInterval else { continue }
+            lastSweep = .now
             do {
                 let n = try store.deleteExpired(now: clock())
                 let s = try store.statistics()
@@ -211,7 +221,7 @@ public actor RelayServer {
         if let id = end.id, let c = clients.removeValue(forKey: id) {
             counters.linksClosed += 1
             subscribedTags -= c.tags.count
-            if case .receiving(let d, _) = c.incoming { buffered -= Int(d.total) }
+            if case .receiving(let d, _) = c.incoming { release(d, from: c) }
             if reason != "closed" {
                 logClosed(c.address, reason)
             } else {
@@ -357,7 +367,17 @@ public actor RelayServer {
             c.incoming = .discarding(id: d.id, left: total)
             return
         }
+        // One source address block may hold only a share of the buffer, so a few links from one
+        // place cannot make every other node's deposits busy.
+        let fromSource = bufferedBySource[c.source, default: 0]
+        guard fromSource + total <= configuration.maxBufferedBytesPerSource else {
+            refuse(d.id, .busy, on: c, reason: "\(fromSource) bytes of deposits in progress from this source")
+            c.incoming = .discarding(id: d.id, left: total)
+            return
+        }
         buffered += total
+        bufferedBySource[c.source] = fromSource + total
+        c.lastProgress = .now
         var buffer: [UInt8] = []
         buffer.reserveCapacity(min(total, 1 << 20))
         c.incoming = .receiving(d, buffer)
@@ -376,12 +396,32 @@ public actor RelayServer {
             }
             c.incoming = .idle
             buffer += p.data
+            c.lastProgress = .now
             if buffer.count < Int(d.total) {
                 c.incoming = .receiving(d, buffer)
                 return
             }
-            buffered -= Int(d.total)
+            release(d, from: c)
             finish(d, buffer, from: c)
+        }
+    }
+
+    /// Gives back the buffer share of a deposit that finished or whose link ended.
+    func release(_ d: LinkFrame.Deposit, from c: Client) {
+        buffered -= Int(d.total)
+        let left = bufferedBySource[c.source, default: 0] - Int(d.total)
+        bufferedBySource[c.source] = left > 0 ? left : nil
+    }
+
+    /// Closes the links whose deposit stopped arriving: a stalled deposit holds buffer space that
+    /// other nodes' deposits need. Freed when the link ends.
+    func dropStalledDeposits() {
+        let now = ContinuousClock.now
+        for c in clients.values {
+            if case .receiving = c.incoming, now - c.lastProgress > configuration.depositStallTimeout {
+                logClosed(c.address, "a deposit stalled")
+                c.channel.close(promise: nil)
+            }
         }
     }
 

@@ -18,7 +18,10 @@ import NIOConcurrencyHelpers
 final class LogLines: Sendable {
     let lines = NIOLockedValueBox<[String]>([])
 
-    var all: [String] { lines.withLockedValue { $0 } }
+    /// A copy made under the lock. Handing out the stored array itself would share its buffer,
+    /// and whether the next append copies it is decided by reference counting, which
+    /// ThreadSanitizer does not see as synchronisation.
+    var all: [String] { lines.withLockedValue { $0.map { $0 } } }
 
     func logger(_ label: String) -> Logger {
         var l = Logger(label: label) { _ in Handler(sink: self) }
@@ -117,8 +120,15 @@ final class RawPeer {
     var send: NoiseCipherState?
     var receive: NoiseCipherState?
 
-    init(port: Int) throws {
+    /// Connects to 127.0.0.1:`port` from the loopback address `from` (any of 127.0.0.0/8).
+    init(port: Int, from: String = "127.0.0.1") throws {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var local = sockaddr_in()
+        local.sin_family = sa_family_t(AF_INET)
+        local.sin_addr.s_addr = inet_addr(from)
+        _ = withUnsafePointer(to: &local) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
         var addr = sockaddr_in()
         addr.sin_family = sa_family_t(AF_INET)
         addr.sin_port = in_port_t(UInt16(port).bigEndian)

@@ -239,9 +239,9 @@ struct BadPeerTests {
     @Test func connectionFloodIsBounded() async throws {
         // A handshake timeout longer than the burst, so no slot frees up while it lasts.
         let t = try await Target.make(handshakeTimeout: .seconds(6))
-        // 40 connections that never finish a handshake: at most 8 handshakes run at once, the rest
-        // are refused at once; the stalled ones time out.
-        let peers = try (0..<40).map { _ in try RawPeer(port: t.port) }
+        // 40 connections from 20 addresses that never finish a handshake: at most 8 handshakes
+        // run at once, the rest are refused at once; the stalled ones time out.
+        let peers = try (0..<40).map { i in try RawPeer(port: t.port, from: "127.0.0.\(10 + i / 2)") }
         #expect(await eventually(5) { t.world.log.all.filter { $0.hasPrefix("refused link") }.count == 40 - 8 })
         #expect(await eventually(15) { t.dropped("handshake not finished").count == 8 })
         for p in peers { #expect(p.closedByPeer()) }
@@ -250,6 +250,32 @@ struct BadPeerTests {
         let p = try RawPeer(port: t.port)
         try p.handshake()
         try p.sendFrame(.ping)
+        await t.stop()
+    }
+
+    /// One address cannot take every slot (issue 11: 40 connections locked a legitimate peer out):
+    /// two handshakes and four links per address, the rest refused at once with a log line.
+    @Test func oneAddressGetsFewSlots() async throws {
+        let t = try await Target.make(handshakeTimeout: .seconds(6))
+        let stalled = try (0..<10).map { _ in try RawPeer(port: t.port, from: "127.0.0.5") }
+        #expect(await eventually(5) { t.world.log.all.filter { $0.contains("from one address") }.count == 8 })
+        // Another address still links, and the healthy link still carries messages.
+        let other = try RawPeer(port: t.port, from: "127.0.0.6")
+        try other.handshake()
+        try other.sendFrame(.ping)
+        try await t.stillWorks("while one address floods")
+        // Linked peers count too: four links from one address at most.
+        var linked: [RawPeer] = []
+        for _ in 0..<4 {
+            let p = try RawPeer(port: t.port, from: "127.0.0.7")
+            try p.handshake()
+            try p.sendFrame(.ping)
+            linked.append(p)
+        }
+        #expect(await eventually { await t.mesh.linkCount == 6 })
+        let fifth = try RawPeer(port: t.port, from: "127.0.0.7")
+        #expect(fifth.closedByPeer(within: 5))
+        _ = stalled
         await t.stop()
     }
 }
