@@ -147,7 +147,9 @@ extension Mesh {
             // spends this node's CPU.
             let now = ContinuousClock.now
             link.syncStarts = link.syncStarts.filter { now - $0 < .seconds(10) } + [now]
-            guard link.syncStarts.count <= Mesh.maxSyncStartsPer10s else { throw .unexpected("reconciliation restarted too often") }
+            guard link.syncStarts.count <= Mesh.maxSyncStartsPer10s else {
+                throw .unexpected("reconciliation restarted too often")
+            }
             try ensureReading(link)
             var r = Reconciler(set: syncSet(), initiator: false)
             let reply: [UInt8]?
@@ -175,7 +177,9 @@ extension Mesh {
             request(ids, from: link)
         case .want(let wants):
             try ensureReading(link)
-            guard link.queue.count + wants.count <= Mesh.maxQueuedWants else { throw .unexpected("asking for too many bundles at once") }
+            guard link.queue.count + wants.count <= Mesh.maxQueuedWants else {
+                throw .unexpected("asking for too many bundles at once")
+            }
             link.queue += wants
             if !link.pumping {
                 link.pumping = true

@@ -111,7 +111,8 @@ public struct Profile: Sendable {
             let current = st.st_mode & 0o777
             guard current & ~mode != 0 else { return }
             guard chmod(path, mode) == 0 else {
-                repairs.append("\(label) has mode \(String(current, radix: 8)) and cannot be changed to \(String(mode, radix: 8))")
+                repairs.append(
+                    "\(label) has mode \(String(current, radix: 8)) and cannot be changed to \(String(mode, radix: 8))")
                 return
             }
             let keys = label.hasPrefix("identity/") && label.hasSuffix(".secret")
@@ -122,7 +123,9 @@ public struct Profile: Sendable {
         narrow(home, to: 0o700, "the profile folder")
         let idDir = identityDirectory(home)
         narrow(idDir, to: 0o700, "identity/")
-        for f in ["ed25519.secret", "x25519.secret", "x25519.public", "name"] { narrow(idDir + "/" + f, to: 0o600, "identity/" + f) }
+        for f in ["ed25519.secret", "x25519.secret", "x25519.public", "name"] {
+            narrow(idDir + "/" + f, to: 0o600, "identity/" + f)
+        }
         for f in ["mule.sqlite", "mule.sqlite-wal", "mule.sqlite-shm", "node.json", "node.lock"] {
             narrow(home + "/" + f, to: 0o600, f)
         }

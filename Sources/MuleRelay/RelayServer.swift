@@ -108,7 +108,8 @@ public actor RelayServer {
             staticKey: AgreementKey.generate(), hello: LinkHello(),
             gate: LinkGate(
                 maxLinks: configuration.maxLinks, maxHandshakes: configuration.maxHandshakes,
-                maxPerAddress: configuration.maxLinksPerAddress, maxHandshakesPerAddress: configuration.maxHandshakesPerAddress), logger: logger)
+                maxPerAddress: configuration.maxLinksPerAddress, maxHandshakesPerAddress: configuration.maxHandshakesPerAddress),
+            logger: logger)
         lc.handshakeTimeout = .nanoseconds(Int64(configuration.handshakeTimeout / .nanoseconds(1)))
         lc.idleTimeout = .nanoseconds(Int64(configuration.idleTimeout / .nanoseconds(1)))
         linkConfiguration = lc

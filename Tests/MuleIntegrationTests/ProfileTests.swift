@@ -25,7 +25,10 @@ import Testing
         try write([UInt8](repeating: 0, count: 32), key)
         var r = try alice.run("status")
         #expect(r.status == 1)
-        #expect(r.errLines == ["mule: the profile is damaged: identity/x25519.secret is all zeros; restore the identity folder from a backup"])
+        #expect(
+            r.errLines == [
+                "mule: the profile is damaged: identity/x25519.secret is all zeros; restore the identity folder from a backup"
+            ])
 
         var flipped = good
         flipped[7] ^= 0x10
@@ -80,7 +83,9 @@ import Testing
         #expect(mode(s.file("alice")) == 0o700)
         #expect(mode(s.file("alice/identity")) == 0o700)
         for f in ["mule.sqlite", "mule.sqlite-wal", "identity/ed25519.secret", "identity/x25519.secret"] {
-            if FileManager.default.fileExists(atPath: s.file("alice/" + f)) { #expect(mode(s.file("alice/" + f)) == 0o600, "\(f)") }
+            if FileManager.default.fileExists(atPath: s.file("alice/" + f)) {
+                #expect(mode(s.file("alice/" + f)) == 0o600, "\(f)")
+            }
         }
 
         // Key files left readable by everyone are noticed, narrowed and reported.

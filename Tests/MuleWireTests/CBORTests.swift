@@ -122,7 +122,9 @@ func h(_ s: String) -> [UInt8] { Hex.decode(s)! }
 
     /// A map header claiming 2^63 pairs: doubling the count wrapped to 0 and skipItem accepted it
     /// while CBOR.decode refused (issue 11). Both refuse now, and agree on every huge count.
-    @Test(arguments: ["bb8000000000000000", "bbffffffffffffffff", "bb7fffffffffffffff", "9bffffffffffffffff", "bb0000000100000000"])
+    @Test(arguments: [
+        "bb8000000000000000", "bbffffffffffffffff", "bb7fffffffffffffff", "9bffffffffffffffff", "bb0000000100000000",
+    ])
     func skipItemRefusesHugeContainerCounts(hex: String) {
         var r = CBORReader(h(hex) + [0, 0])
         #expect(throws: WireError.self) { try r.skipItem() }
