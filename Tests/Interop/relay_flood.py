@@ -10,67 +10,10 @@ computation here matches Mule's) non-bundle refused as "invalid"; an unknown fra
 """
 import hashlib
 import os
-import socket
 import struct
 import sys
 
-from noise.connection import Keypair, NoiseConnection
-
-HELLO = bytes([0x82, 0x01, 0xF6])  # CBOR [1, null]
-
-
-class Link:
-    def __init__(self, host, port):
-        self.s = socket.create_connection((host, port), timeout=10)
-        self.n = NoiseConnection.from_name(b"Noise_XX_25519_ChaChaPoly_BLAKE2b")
-        self.n.set_as_initiator()
-        self.n.set_keypair_from_private_bytes(Keypair.STATIC, os.urandom(32))
-        self.n.set_prologue(b"mule-link-v1")
-        self.n.start_handshake()
-        self.send_message(self.n.write_message(b""))
-        self.n.read_message(self.read_message())
-        self.send_message(self.n.write_message(HELLO))
-        assert self.n.handshake_finished
-        self.stream = b""
-
-    def send_message(self, m):
-        self.s.sendall(struct.pack(">H", len(m)) + m)
-
-    def read_exactly(self, k):
-        out = b""
-        while len(out) < k:
-            c = self.s.recv(k - len(out))
-            if not c:
-                raise EOFError
-            out += c
-        return out
-
-    def read_message(self):
-        (k,) = struct.unpack(">H", self.read_exactly(2))
-        return self.read_exactly(k)
-
-    def send_frame(self, kind, payload):
-        body = bytes([kind]) + payload
-        self.send_message(self.n.encrypt(struct.pack(">I", len(body)) + body))
-
-    def read_frame(self):
-        """(type, payload), or None once the relay closed the connection."""
-        while True:
-            if len(self.stream) >= 4:
-                (k,) = struct.unpack(">I", self.stream[:4])
-                if len(self.stream) >= 4 + k:
-                    body = self.stream[4 : 4 + k]
-                    self.stream = self.stream[4 + k :]
-                    return body[0], body[1:]
-            try:
-                self.stream += self.n.decrypt(self.read_message())
-            except (EOFError, ConnectionResetError, socket.timeout):
-                return None
-
-    def welcome(self):
-        kind, p = self.read_frame()
-        assert kind == 7 and len(p) == 22 and p[0] == 1, (kind, p)
-        return p[1:17], p[17]
+from mule_link import Link
 
 
 def stamp_hash(challenge, bundle_id, total, nonce):
