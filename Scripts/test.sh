@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: installs what the tests need (system libraries, avahi-daemon and dbus for
 # the LAN test, a Python venv with the independent reference implementations from PyPI), builds,
-# runs `swift test`, then the network-namespace LAN test (as root).
+# runs `swift test`, the adversary and scale scenarios, the network-namespace tests (as root),
+# then the ThreadSanitizer and AddressSanitizer passes over release builds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ "$(id -u)" -eq 0 ]; then Scripts/install-deps.sh --lan; else Scripts/install-deps.sh; fi
@@ -19,9 +20,18 @@ swift test --skip-build --parallel --skip "$heavy" "$@"
 for suite in LibtorrentInteropTests NetworkTests DHTCommandTests; do
     swift test --skip-build --filter "$suite" "$@"
 done
+# Hostile peers against the real executable (loopback), and a carrier syncing 10 000 bundles
+# over one link against a file import (the full 30 000 is Tests/Scale/carrier.sh's default).
+Tests/Adversary/adversary-test.sh
+MULE_BIN="$PWD/.build/debug/mule" Tests/Scale/carrier.sh 10000
 if [ "$(id -u)" -eq 0 ]; then
     Tests/LAN/lan-test.sh
     Tests/LAN/relay-test.sh
+    # Smaller versions of the scale scenarios: 12 hosts instead of 30, 2 minutes of soak instead of 10.
+    Tests/Scale/crowded-lan.sh 12
+    Tests/Scale/soak.sh 120
 else
-    echo "test.sh: skipped the LAN and relay tests (network namespaces need root)" >&2
+    echo "test.sh: skipped the LAN, relay, crowded-LAN and soak tests (network namespaces need root)" >&2
 fi
+# ThreadSanitizer and AddressSanitizer on release builds; any report fails.
+Scripts/sanitize.sh
