@@ -26,17 +26,40 @@ public enum BundleFile {
         return magic.count + 1
     }
 
+    /// How many bytes a parse may examine, in all, for a file of `count` bytes: every decode
+    /// attempt is charged the bytes it read (CRCs included). A file with a few damaged bundles
+    /// costs about its size; a crafted one (each bundle's payload holding the next, every CRC
+    /// wrong, so that resynchronising re-reads the rest of the file from every candidate) would
+    /// cost the square of its size without this bound.
+    public static func workBudget(forFileOf count: Int) -> Int { 4 * count + (1 << 20) }
+
     /// Parses a whole file: throws only for a bad header; damaged bundles become `.damaged` entries.
+    ///
+    /// Linear in the file size: past `workBudget(forFileOf:)` examined bytes, the rest of the file
+    /// is reported as one damaged range instead of being searched for more bundles.
     public static func parse(_ bytes: [UInt8]) throws(WireError) -> [Entry] {
+        var examined = 0
+        return try parse(bytes, examined: &examined)
+    }
+
+    /// `parse`, also telling how many bytes the decode attempts examined in all.
+    public static func parse(_ bytes: [UInt8], examined: inout Int) throws(WireError) -> [Entry] {
         var offset = try checkHeader(bytes)
         var entries: [Entry] = []
+        let budget = workBudget(forFileOf: bytes.count)
         while offset < bytes.count {
             var r = CBORReader(bytes, offset: offset)
             do {
                 let b = try BundleCodec.decode(&r)
+                examined += r.offset - offset
                 entries.append(.bundle(b, range: offset..<r.offset))
                 offset = r.offset
             } catch {
+                examined += max(r.offset - offset, 1)
+                guard examined <= budget else {
+                    entries.append(.damaged(.tooLarge("damage to resynchronise past", at: offset), range: offset..<bytes.count))
+                    break
+                }
                 let next = nextCandidate(bytes, after: offset) ?? bytes.count
                 entries.append(.damaged(error, range: offset..<next))
                 offset = next
