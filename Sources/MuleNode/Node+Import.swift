@@ -17,13 +17,41 @@ extension Node {
 
     /// Imports bundle files. Each file is applied in one transaction; problems are reported per
     /// file and bundle, and never stop the valid bundles of the same file.
+    ///
+    /// A directory stands for the Mule bundle files in it (by their magic, in name order; other
+    /// files are passed over), so a stick can hold one file per device.
     public func importFiles(_ paths: [String]) throws(NodeError) -> ImportReport {
         var report = ImportReport()
         var tags = TagDirectory(identity: identity, contacts: try read { tx in try tx.contacts() })
         for path in paths {
-            try importFile(path, tags: &tags, into: &report)
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+                let files = Node.bundleFiles(in: path)
+                if files.isEmpty {
+                    report.rejected += 1
+                    report.problems.append(ImportProblem(file: path, bundle: nil, reason: "holds no Mule bundle file"))
+                }
+                for f in files { try importFile(f, tags: &tags, into: &report) }
+            } else {
+                try importFile(path, tags: &tags, into: &report)
+            }
         }
         return report
+    }
+
+    /// The regular files directly in `directory` that start with the bundle file magic, by name.
+    public static func bundleFiles(in directory: String) -> [String] {
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).sorted()
+        return names.map { directory + "/" + $0 }.filter { path in
+            var st = stat()
+            guard lstat(path, &st) == 0, st.st_mode & S_IFMT == S_IFREG else { return false }
+            let fd = open(path, O_RDONLY | O_CLOEXEC)
+            guard fd >= 0 else { return false }
+            defer { close(fd) }
+            var head = [UInt8](repeating: 0, count: BundleFile.magic.count)
+            let n = head.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            return n == head.count && head == BundleFile.magic
+        }
     }
 
     func importFile(_ path: String, tags: inout TagDirectory, into report: inout ImportReport) throws(NodeError) {

@@ -14,6 +14,13 @@ extension StoreTransaction {
         return try Bool.fetchOne(s, arguments: [id.data, dropHash?.data]) ?? false
     }
 
+    /// True if a receipt (or this node's own opening of it) proved the message with this drop
+    /// hash delivered.
+    public func isDelivered(dropHash: [UInt8]) throws -> Bool {
+        let s = try db.cachedStatement(sql: "SELECT EXISTS(SELECT 1 FROM delivered WHERE dropHash = ?)")
+        return try Bool.fetchOne(s, arguments: [dropHash.data]) ?? false
+    }
+
     public func markSeen(id: [UInt8], expiresAt: Int64) throws {
         let s = try db.cachedStatement(sql: "INSERT OR IGNORE INTO seen(id, expiresAt) VALUES (?, ?)")
         try s.execute(arguments: [id.data, expiresAt])

@@ -11,7 +11,7 @@ struct Mule: AsyncParsableCommand {
         discussion: "The profile lives in $MULE_HOME, else $XDG_DATA_HOME/mule, else ~/.local/share/mule.",
         version: "0.1.0",
         subcommands: [
-            Init.self, ID.self, Contacts.self, Send.self, Messages.self, Export.self, Import.self, Status.self,
+            Init.self, ID.self, Contacts.self, Send.self, Messages.self, Export.self, Import.self, Sync.self, Status.self,
             Config.self, Run.self, Chat.self, Peers.self, Nearby.self, DHT.self, Relay.self, Demo.self,
         ]
     )

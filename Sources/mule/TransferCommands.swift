@@ -4,7 +4,12 @@ import MuleNode
 
 struct Export: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Write every bundle held for others to FILE (atomically), for a USB stick.")
+        abstract: "Write every bundle held for others to FILE (atomically), for a USB stick.",
+        discussion: """
+            A FILE that already holds bundles is imported first and its bundles are kept (unless \
+            expired or delivered): exporting onto a stick never drops anyone's mail. A FILE that is \
+            not a Mule bundle file is left alone.
+            """)
     @ParentCommand var root: Mule
     @Argument(help: "The bundle file to write.") var file: String
     @Flag var json = false
@@ -14,15 +19,62 @@ struct Export: ParsableCommand {
         var own: Int
         var carried: Int
         var bytes: Int64
+        /// Bundles of the existing file that this node does not hold, written again.
+        var kept: Int
+        var merged: Import.Out?
     }
 
     func run() throws {
+        try guarded { try Export.write(root.global.openNode(), to: file, json: json) }
+    }
+
+    static func write(_ node: Node, to file: String, json: Bool) throws {
+        let r = try node.export(to: file)
+        if json {
+            try Output.json(
+                Out(
+                    bundles: r.bundles, own: r.own, carried: r.carried, bytes: r.bytes, kept: r.kept,
+                    merged: r.merged.map(Import.Out.init)))
+            return
+        }
+        if let m = r.merged {
+            for p in m.problems { Output.error(p.description) }
+            print("Merged with the bundles already in \(file): \(Import.summary(m))")
+        }
+        print(
+            "Wrote \(r.bundles) bundle(s) to \(file): \(r.own) of yours, \(r.carried) carried for others, \(ByteCount.format(r.bytes))"
+                + (r.kept > 0 ? " (\(r.kept) kept from the file that this node does not carry)" : ""))
+    }
+}
+
+struct Sync: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "The one command for a stick: import what is there, write back what should travel.",
+        discussion: """
+            PATH is a directory (every Mule bundle file in it is imported, and everything is written \
+            to PATH/mule.bundles, merged with what that file holds) or a bundle file (imported, then \
+            written back merged). Nothing on the stick is lost.
+            """)
+    @ParentCommand var root: Mule
+    @Argument(help: "A stick directory or a bundle file.") var path: String
+    @Flag var json = false
+
+    func run() throws {
         try guarded {
-            let r = try root.global.openNode().export(to: file)
-            if json { try Output.json(Out(bundles: r.bundles, own: r.own, carried: r.carried, bytes: r.bytes)); return }
-            print(
-                "Wrote \(r.bundles) bundle(s) to \(file): \(r.own) of yours, \(r.carried) carried for others, \(ByteCount.format(r.bytes))"
-            )
+            let node = try root.global.openNode()
+            var isDirectory: ObjCBool = false
+            let exists = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
+            var target = path
+            if exists && isDirectory.boolValue {
+                target = path + "/mule.bundles"
+                let others = Node.bundleFiles(in: path).filter { $0 != target }
+                if !others.isEmpty {
+                    let r = try node.importFiles(others)
+                    for p in r.problems { Output.error(p.description) }
+                    if !json { print("Imported from \(path): \(Import.summary(r))") }
+                }
+            }
+            try Export.write(node, to: target, json: json)
         }
     }
 }
@@ -32,7 +84,7 @@ struct Import: ParsableCommand {
         abstract: "Read bundle files: deliver what is for you, keep the rest to carry on.",
         discussion: "Exit status 1 if any file or bundle was rejected; the valid ones are still imported.")
     @ParentCommand var root: Mule
-    @Argument(help: "Bundle files.") var files: [String]
+    @Argument(help: "Bundle files, or directories holding them.") var files: [String]
     @Flag var json = false
 
     struct Out: Encodable {
@@ -43,6 +95,23 @@ struct Import: ParsableCommand {
         var rejected: Int
         var receipts: Int
         var errors: [String]
+
+        init(_ r: ImportReport) {
+            imported = r.imported
+            delivered = r.delivered
+            carried = r.carried
+            duplicates = r.duplicates
+            rejected = r.rejected
+            receipts = r.receiptsApplied
+            errors = r.problems.map(\.description)
+        }
+    }
+
+    static func summary(_ r: ImportReport) -> String {
+        var line =
+            "imported \(r.imported): delivered \(r.delivered), carried \(r.carried); duplicates \(r.duplicates), rejected \(r.rejected)"
+        if r.receiptsApplied > 0 { line += "; \(r.receiptsApplied) of your messages delivered" }
+        return line
     }
 
     func validate() throws {
@@ -53,17 +122,7 @@ struct Import: ParsableCommand {
         try guarded {
             let r = try root.global.openNode().importFiles(files)
             for p in r.problems { Output.error(p.description) }
-            if json {
-                try Output.json(
-                    Out(
-                        imported: r.imported, delivered: r.delivered, carried: r.carried, duplicates: r.duplicates,
-                        rejected: r.rejected, receipts: r.receiptsApplied, errors: r.problems.map(\.description)))
-            } else {
-                var line =
-                    "imported \(r.imported): delivered \(r.delivered), carried \(r.carried); duplicates \(r.duplicates), rejected \(r.rejected)"
-                if r.receiptsApplied > 0 { line += "; \(r.receiptsApplied) of your messages delivered" }
-                print(line)
-            }
+            if json { try Output.json(Out(r)) } else { print(Import.summary(r)) }
             if r.rejected > 0 { throw ExitCode(1) }
         }
     }

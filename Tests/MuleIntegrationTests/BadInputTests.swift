@@ -42,7 +42,7 @@ import Testing
         #expect(lines.contains("mule: \(s.file("notes.txt")): not a Mule bundle file (wrong magic)"))
         #expect(lines.contains("mule: \(s.file("future.mule")): unknown bundle file version 9"))
         #expect(lines.contains { $0.hasPrefix("mule: \(s.file("cut.mule")): bundle 2: truncated") })
-        #expect(lines.contains("mule: \(s.file("dir.mule")): is a directory"))
+        #expect(lines.contains("mule: \(s.file("dir.mule")): holds no Mule bundle file"))
         #expect(lines.contains("mule: \(s.file("missing.mule")): No such file or directory"))
         if locked { #expect(lines.contains("mule: \(s.file("locked.mule")): Permission denied")) }
         #expect(!r.err.contains("Fatal") && !r.err.contains("Stack"))

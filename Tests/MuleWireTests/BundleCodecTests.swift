@@ -85,8 +85,13 @@ import Testing
         let head = Array(empty.dropLast(12)) + [0x86, 0x01, 0x01, 0x00, 0x02]
         let tail: [UInt8] = [0x44, 0xDE, 0xAD, 0xBE, 0xEF, 0xFF]
         func byteStringHeader(_ n: Int) -> [UInt8] {
-            n < 24 ? [0x40 | UInt8(n)] : n < 256 ? [0x58, UInt8(n)] : n < 65536 ? [0x59, UInt8(n >> 8), UInt8(n & 0xFF)]
-                : [0x5A, UInt8(n >> 24), UInt8((n >> 16) & 0xFF), UInt8((n >> 8) & 0xFF), UInt8(n & 0xFF)]
+            n < 24
+                ? [0x40 | UInt8(n)]
+                : n < 256
+                    ? [0x58, UInt8(n)]
+                    : n < 65536
+                        ? [0x59, UInt8(n >> 8), UInt8(n & 0xFF)]
+                        : [0x5A, UInt8(n >> 24), UInt8((n >> 16) & 0xFF), UInt8((n >> 8) & 0xFF), UInt8(n & 0xFF)]
         }
         var lengths = [3]  // the innermost payload
         while lengths.last! < 2 << 20 {
