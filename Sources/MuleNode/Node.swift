@@ -131,10 +131,13 @@ public final class Node {
 
     public func status() throws(NodeError) -> Status {
         let now = clock()
-        let stats = try write { tx -> StoreStatistics in
-            try tx.deleteExpired(now: now)
-            return try tx.statistics()
-        }
+        let stats =
+            store.isReadOnly
+            ? try read { tx in try tx.statistics() }
+            : try write { tx -> StoreStatistics in
+                try tx.deleteExpired(now: now)
+                return try tx.statistics()
+            }
         return Status(
             queued: stats.queuedMessages, sent: stats.sentMessages, delivered: stats.deliveredMessages,
             received: stats.receivedMessages, ownBundles: stats.ownBundles, carriedBundles: stats.carriedBundles,

@@ -6,12 +6,51 @@ import GRDB
 /// All access goes through ``read(_:)`` and ``write(_:)``, which run a closure inside one
 /// transaction: either every change of the closure is stored, or none is.
 public final class Store: Sendable {
-    let pool: DatabasePool
+    /// A WAL `DatabasePool`, or a read-only `DatabaseQueue` when the store cannot be written.
+    let pool: any DatabaseWriter
     public let path: String
+    /// True when the database or its folder cannot be written (a read-only mount, a locked-down
+    /// backup): every read works, and a write fails with one line that says why.
+    public let isReadOnly: Bool
 
     public init(path: String) throws(StoreError) {
         self.path = path
-        pool = try Store.openPool(path: path, migrator: Schema.migrator)
+        let directory = (path as NSString).deletingLastPathComponent
+        let exists = FileManager.default.fileExists(atPath: path)
+        if exists && (access(path, W_OK) != 0 || access(directory.isEmpty ? "." : directory, W_OK) != 0) {
+            isReadOnly = true
+            pool = try Store.openReadOnly(path: path, migrator: Schema.migrator)
+        } else {
+            isReadOnly = false
+            pool = try Store.openPool(path: path, migrator: Schema.migrator)
+        }
+    }
+
+    /// Opens an existing store without writing to it, not even its journal; it must be at the
+    /// newest schema already.
+    static func openReadOnly(path: String, migrator: DatabaseMigrator) throws(StoreError) -> DatabaseQueue {
+        var config = Configuration()
+        config.readonly = true
+        config.busyMode = .timeout(10)
+        do {
+            // SQLite cannot open a WAL database read-only when its -shm file is missing and cannot
+            // be made (a clean close removes it); with no -wal file either, the database file holds
+            // everything, so it is opened as immutable. A -wal left by a crash comes with its -shm.
+            let fm = FileManager.default
+            let immutable = !fm.fileExists(atPath: path + "-wal") && !fm.fileExists(atPath: path + "-shm")
+            let pool = try DatabaseQueue(path: immutable ? "file:\(path)?immutable=1" : path, configuration: config)
+            guard try pool.read({ db in try migrator.hasCompletedMigrations(db) }) else {
+                throw StoreError.cannotOpen(
+                    path: path, reason: "it is read-only and was written by an older Mule, so it cannot be upgraded here")
+            }
+            return pool
+        } catch let e as StoreError {
+            throw e
+        } catch let e as DatabaseError {
+            throw .cannotOpen(path: path, reason: "it is read-only and cannot be read: " + (e.message ?? e.description))
+        } catch {
+            throw .cannotOpen(path: path, reason: "\(error)")
+        }
     }
 
     /// A WAL pool with the settings every Mule database uses, migrated to the newest schema.
@@ -76,5 +115,62 @@ extension Row {
     func optionalBytes(_ column: String) -> [UInt8]? {
         let d: Data? = self[column]
         return d.map { [UInt8]($0) }
+    }
+
+    /// Reads the rows of `table` whose values a user or a damaged file could have changed: a value
+    /// of the wrong type, text that is not UTF-8 or an unknown state throws `StoreError.damagedRow`
+    /// naming the table, the row and the column, where GRDB's subscripts would stop the process.
+    func checked(_ table: String) -> CheckedRow { CheckedRow(row: self, table: table) }
+}
+
+struct CheckedRow {
+    let row: Row
+    let table: String
+
+    var label: String {
+        if let id = row["id"] as DatabaseValue?, !id.isNull { return "row \(id.description)" }
+        return "row"
+    }
+
+    func damaged(_ column: String, _ why: String) -> StoreError {
+        .damagedRow(table: table, row: label, reason: "\(column) \(why)")
+    }
+
+    func value<T: DatabaseValueConvertible>(_ column: String, _ type: T.Type = T.self) throws(StoreError) -> T {
+        do { return try row.decode(T.self, forColumn: column) } catch {
+            let raw = (row[column] as DatabaseValue?)?.description ?? "missing"
+            throw damaged(column, "holds \(raw.prefix(40)), not \(String(describing: T.self).lowercased())")
+        }
+    }
+
+    func text(_ column: String) throws(StoreError) -> String {
+        let d: DatabaseValue = row[column] ?? .null
+        if case .blob(let data) = d.storage {
+            guard let s = String(validating: data, as: UTF8.self) else { throw damaged(column, "is not UTF-8 text") }
+            return s
+        }
+        return try value(column, String.self)
+    }
+
+    func optionalText(_ column: String) throws(StoreError) -> String? {
+        ((row[column] as DatabaseValue?) ?? .null).isNull ? nil : try text(column)
+    }
+
+    func bytes(_ column: String) throws(StoreError) -> [UInt8] { [UInt8](try value(column, Data.self)) }
+
+    func optionalBytes(_ column: String) throws(StoreError) -> [UInt8]? {
+        try value(column, Data?.self).map { [UInt8]($0) }
+    }
+
+    func state<T: RawRepresentable>(_ column: String, _ type: T.Type) throws(StoreError) -> T where T.RawValue == String {
+        let raw = try text(column)
+        guard let v = T(rawValue: raw) else { throw damaged(column, "holds an unknown value '\(raw.prefix(40))'") }
+        return v
+    }
+
+    func state<T: RawRepresentable>(_ column: String, _ type: T.Type) throws(StoreError) -> T where T.RawValue == Int {
+        let raw = try value(column, Int.self)
+        guard let v = T(rawValue: raw) else { throw damaged(column, "holds an unknown value \(raw)") }
+        return v
     }
 }

@@ -227,10 +227,11 @@ extension StoreTransaction {
 }
 
 extension StoredBundle {
-    init(row: Row) {
+    init(row: Row) throws(StoreError) {
+        let r = row.checked("bundle")
         self.init(
-            id: row.bytes("id"), tag: row.bytes("tag"), kind: Kind(rawValue: row["kind"]) ?? .message,
-            dropHash: row.optionalBytes("dropHash"), expiresAt: row["expiresAt"], receivedAt: row["receivedAt"],
-            own: row["own"], data: row.bytes("data"))
+            id: try r.bytes("id"), tag: try r.bytes("tag"), kind: try r.state("kind", Kind.self),
+            dropHash: try r.optionalBytes("dropHash"), expiresAt: try r.value("expiresAt"),
+            receivedAt: try r.value("receivedAt"), own: try r.value("own"), data: try r.bytes("data"))
     }
 }

@@ -57,12 +57,13 @@ extension StoreTransaction {
 }
 
 extension ContactRecord {
-    init(row: Row) {
+    init(row: Row) throws(StoreError) {
+        let r = row.checked("contact")
         self.init(
-            id: row["id"], signingKey: row.bytes("signingKey"), agreementKey: row.bytes("agreementKey"),
-            name: row["name"], state: State(rawValue: row["state"]) ?? .request, heardFrom: row["heardFrom"],
-            addedAt: row["addedAt"],
-            relays: (row["relays"] as String? ?? "").split(separator: "\n").map(String.init))
+            id: try r.value("id"), signingKey: try r.bytes("signingKey"), agreementKey: try r.bytes("agreementKey"),
+            name: try r.text("name"), state: try r.state("state", State.self), heardFrom: try r.value("heardFrom"),
+            addedAt: try r.value("addedAt"),
+            relays: (try r.optionalText("relays") ?? "").split(separator: "\n").map(String.init))
     }
 }
 

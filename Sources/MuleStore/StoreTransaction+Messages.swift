@@ -51,12 +51,14 @@ extension StoreTransaction {
 }
 
 extension MessageRecord {
-    init(row: Row) {
+    init(row: Row) throws(StoreError) {
+        let r = row.checked("message")
         self.init(
-            id: row["id"], contactId: row["contactId"], direction: Direction(rawValue: row["direction"]) ?? .incoming,
-            body: row["body"], fileName: row["fileName"], filePath: row["filePath"], fileSize: row["fileSize"],
-            status: Status(rawValue: row["status"]) ?? .queued, sentAt: row["sentAt"], receivedAt: row["receivedAt"],
-            deliveredAt: row["deliveredAt"], dropHash: row.bytes("dropHash"), path: row["path"])
+            id: try r.text("id"), contactId: try r.value("contactId"), direction: try r.state("direction", Direction.self),
+            body: try r.optionalText("body"), fileName: try r.optionalText("fileName"),
+            filePath: try r.optionalText("filePath"), fileSize: try r.value("fileSize"),
+            status: try r.state("status", Status.self), sentAt: try r.value("sentAt"), receivedAt: try r.value("receivedAt"),
+            deliveredAt: try r.value("deliveredAt"), dropHash: try r.bytes("dropHash"), path: try r.optionalText("path"))
     }
 }
 

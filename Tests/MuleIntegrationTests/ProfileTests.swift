@@ -100,6 +100,92 @@ import Testing
         #expect(!(try alice.run("status")).err.contains("had mode"))
     }
 
+    /// Rows with values of the wrong type (issue 11.13): one line naming the table, row and column,
+    /// never a crash inside GRDB.
+    @Test func rowsOfTheWrongTypeGiveOneLine() throws {
+        let s = Scratch()
+        let alice = s.cli("alice"), bob = s.cli("bob")
+        try alice.run("init", "--name", "Alice")
+        try bob.run("init", "--name", "Bob")
+        let inv = (try bob.json("id", "--json") as! [String: Any])["invite"] as! String
+        try alice.run("contacts", "add", inv)
+        try alice.run("send", "Bob", "hello")
+        let store = s.file("alice/mule.sqlite")
+        func sql(_ statement: String) throws {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            p.arguments = [
+                "python3", "-c", "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute(sys.argv[2]); c.commit()", store,
+                statement,
+            ]
+            try p.run()
+            p.waitUntilExit()
+            #expect(p.terminationStatus == 0)
+        }
+        try sql("UPDATE message SET sentAt = 'x'")
+        var r = try alice.run("messages")
+        #expect(r.status == 1)
+        #expect(r.errLines.count == 1)
+        #expect(r.err.hasPrefix("mule: the store is damaged: message row "))
+        #expect(r.err.contains("sentAt holds \"x\", not int64"))
+        try sql("UPDATE message SET sentAt = 1790000000000, status = 'weird'")
+        r = try alice.run("messages")
+        #expect(r.errLines.count == 1 && r.err.contains("status holds an unknown value 'weird'"))
+        try sql("UPDATE contact SET name = X'FFFE'")
+        r = try alice.run("contacts", "list")
+        #expect(r.status == 1)
+        #expect(r.errLines.count == 1 && r.err.contains("contact row 1: name is not UTF-8 text"))
+        #expect(!r.err.contains("Fatal") && !r.err.contains("Crash"))
+    }
+
+    /// A store on a read-only mount (issue 11.15): everything that only reads works; a command that
+    /// writes says why it cannot. As root a read-only bind mount, otherwise file modes.
+    @Test func aReadOnlyStoreStillReads() throws {
+        let s = Scratch()
+        let alice = s.cli("alice"), bob = s.cli("bob")
+        try alice.run("init", "--name", "Alice")
+        try bob.run("init", "--name", "Bob")
+        let inv = (try bob.json("id", "--json") as! [String: Any])["invite"] as! String
+        try alice.run("contacts", "add", inv)
+        try alice.run("send", "Bob", "kept safe")
+        let home = s.file("alice")
+        func readOnly(_ args: [String]) throws -> MuleCLI.Result {
+            let p = Process()
+            let out = Pipe(), err = Pipe()
+            p.standardOutput = out
+            p.standardError = err
+            let command = ([MuleCLI.binary, "--home", home] + args).map { "'\($0)'" }.joined(separator: " ")
+            if getuid() == 0 {
+                p.executableURL = URL(fileURLWithPath: "/usr/bin/unshare")
+                p.arguments = [
+                    "-m", "--propagation", "private", "sh", "-c", "mount --bind -o ro '\(home)' '\(home)' && exec \(command)",
+                ]
+            } else {
+                chmod(home, 0o500)
+                chmod(home + "/mule.sqlite", 0o400)
+                p.executableURL = URL(fileURLWithPath: "/bin/sh")
+                p.arguments = ["-c", "exec \(command)"]
+            }
+            try p.run()
+            let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
+            p.waitUntilExit()
+            chmod(home, 0o700)
+            return MuleCLI.Result(
+                status: p.terminationStatus, out: String(decoding: o, as: UTF8.self), err: String(decoding: e, as: UTF8.self))
+        }
+        for args in [["status"], ["messages"], ["contacts", "list"], ["id"]] {
+            let r = try readOnly(args)
+            #expect(r.status == 0, "\(args): \(r.err)")
+        }
+        #expect(try readOnly(["messages"]).out.contains("kept safe"))
+        let w = try readOnly(["send", "Bob", "more"])
+        #expect(w.status == 1)
+        #expect(
+            w.errLines == [
+                "mule: store error: the store is read-only (a read-only mount or file): this command needs to write to it"
+            ])
+    }
+
     @Test func sendFromStandardInputAndEmptyMessages() throws {
         let s = Scratch()
         let alice = s.cli("alice"), bob = s.cli("bob")
