@@ -13,6 +13,8 @@ public struct ExportReport: Sendable {
     /// Bundles of the existing file written again although this node does not hold them (its
     /// quota evicted them, say): a stick never loses mail by being exported onto.
     public var kept = 0
+    /// Stored rows left out because their bytes do not match their bundle id.
+    public var skipped = 0
 
     public init() {}
 }
@@ -52,6 +54,12 @@ extension Node {
             var written = Set<[UInt8]>()
             try tx.forEachBundleForExport(now: now) { b in
                 guard failure == nil else { return }
+                // A row whose bytes are not the bundle it names (a damaged or edited store) would
+                // travel as junk: it is left out and said.
+                guard Node.bundleID(b.data) == b.id else {
+                    report.skipped += 1
+                    return
+                }
                 do throws(NodeError) { try writer.append(b.data) } catch {
                     failure = error
                     return

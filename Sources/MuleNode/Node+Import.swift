@@ -176,11 +176,16 @@ extension Node {
         let quota = try quota()
         let files = profile.filesDirectory
         let applyStart = DispatchTime.now().uptimeNanoseconds
+        // Attachments are written as their messages are applied; if the transaction does not
+        // commit, they are removed again, so a failed import leaves no orphan files.
+        var saved: [String] = []
+        var committed = false
+        defer { if !committed { for f in saved { unlink(f) } } }
         let delta = try write { tx -> ImportReport in
             var d = ImportReport()
             var acksBySender: [Int64: [[UInt8]]] = [:]
             for c in candidates {
-                try apply(c, tx: tx, now: now, files: files, path: path, report: &d, acks: &acksBySender)
+                try apply(c, tx: tx, now: now, files: files, path: path, report: &d, acks: &acksBySender, saved: &saved)
             }
             for (contactId, acks) in acksBySender {
                 try queueReceipt(acks: acks, to: contactId, tx: tx, now: now)
@@ -189,6 +194,7 @@ extension Node {
             d.dropped += try tx.evict(toFit: quota)
             return d
         }
+        committed = true
         let end = DispatchTime.now().uptimeNanoseconds
         logger.debug(
             "imported",
@@ -236,7 +242,7 @@ extension Node {
 
     private func apply(
         _ c: Candidate, tx: StoreTransaction, now: Int64, files: String, path: String, report d: inout ImportReport,
-        acks: inout [Int64: [[UInt8]]]
+        acks: inout [Int64: [[UInt8]]], saved: inout [String]
     ) throws {
         let expiresAt = Int64(c.bundle.expiresAtUnixMs)
         var dropHash: [UInt8]?
@@ -302,6 +308,7 @@ extension Node {
             case .text(let t): record.body = t
             case .file(let name, let data):
                 let path = try Node.saveAttachment(data, name: name, id: id, directory: files)
+                saved.append(path)
                 record.fileName = name
                 record.filePath = path
                 record.fileSize = Int64(data.count)
@@ -359,6 +366,8 @@ extension Node {
     }
 
     /// Writes a received attachment under `files/` with a sanitised name; returns its path.
+    /// Writes a received attachment into `directory` under the message id and the sender's file
+    /// name (made safe), never over an existing file. Returns its path.
     static func saveAttachment(_ data: [UInt8], name: String, id: String, directory: String) throws -> String {
         try FileManager.default.createDirectory(
             atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
@@ -369,8 +378,17 @@ extension Node {
             })
         while safe.hasPrefix(".") { safe.removeFirst() }
         if safe.isEmpty { safe = "file" }
-        let path = directory + "/" + String(id.prefix(8)) + "-" + String(safe.prefix(100))
-        try SecureFile.write(data, to: path, mode: 0o600)
-        return path
+        // The whole message id, so two messages never share a name, and never over an existing
+        // file: a taken name gets a number.
+        let base = directory + "/" + id + "-"
+        let name = String(safe.prefix(100))
+        let w = try AtomicWriter(path: base + name, mode: 0o600)
+        try w.append(data)
+        for n in 1...1000 {
+            if try w.commit(replacing: false) { return w.path }
+            let dot = name.lastIndex(of: ".").map { name[$0...] } ?? ""
+            w.retarget(base + name.dropLast(dot.count) + "-\(n)" + dot)
+        }
+        throw NodeError.fileError(path: base + name, reason: "no free name for the attachment")
     }
 }

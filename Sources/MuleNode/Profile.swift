@@ -71,8 +71,12 @@ public struct Profile: Sendable {
         do {
             let ed = try SecureFile.read(idDir + "/ed25519.secret")
             let x = try SecureFile.read(idDir + "/x25519.secret")
-            guard let name = String(validating: try SecureFile.read(idDir + "/name"), as: UTF8.self) else {
-                throw NodeError.profileDamaged("the name file is not UTF-8")
+            let nameBytes = try SecureFile.read(idDir + "/name")
+            guard nameBytes.count <= 4 * MessageContent.maxNameBytes,
+                let text = String(validating: nameBytes, as: UTF8.self),
+                let name = try? validateName(text)
+            else {
+                throw NodeError.profileDamaged("identity/name is not a name (UTF-8, 1 to \(MessageContent.maxNameBytes) bytes)")
             }
             // Any 32 bytes make an X25519 key, so a damaged file would load as another identity
             // and mail for this one would be taken for someone else's. Its public half, written

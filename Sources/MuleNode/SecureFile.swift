@@ -42,7 +42,7 @@ public enum SecureFile {
 /// An atomic file write in progress: a temporary sibling that becomes `path` only on `commit()`.
 /// If the writer is dropped without a commit, the temporary file is removed.
 final class AtomicWriter {
-    let path: String
+    private(set) var path: String
     let tempPath: String
     private var fd: Int32
     private var committed = false
@@ -77,11 +77,25 @@ final class AtomicWriter {
         written += Int64(bytes.count)
     }
 
-    func commit() throws(NodeError) {
-        guard fsync(fd) == 0 else { throw .fileError(path: path, reason: SecureFile.errnoText()) }
-        close(fd)
-        fd = -1
-        guard rename(tempPath, path) == 0 else { throw .fileError(path: path, reason: SecureFile.errnoText()) }
+    /// Makes the file `path` (replacing what is there, or with `replacing: false` only if nothing
+    /// is: returns false then and keeps the temporary file for another try with `retarget`).
+    @discardableResult
+    func commit(replacing: Bool = true) throws(NodeError) -> Bool {
+        if fd >= 0 {
+            guard fsync(fd) == 0 else { throw .fileError(path: path, reason: SecureFile.errnoText()) }
+            close(fd)
+            fd = -1
+        }
+        if replacing {
+            guard rename(tempPath, path) == 0 else { throw .fileError(path: path, reason: SecureFile.errnoText()) }
+        } else {
+            // link() never replaces: EEXIST says the name is taken.
+            guard link(tempPath, path) == 0 else {
+                if errno == EEXIST { return false }
+                throw .fileError(path: path, reason: SecureFile.errnoText())
+            }
+            unlink(tempPath)
+        }
         committed = true
         let dir = (path as NSString).deletingLastPathComponent
         let dfd = open(dir.isEmpty ? "." : dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
@@ -89,7 +103,11 @@ final class AtomicWriter {
             fsync(dfd)
             close(dfd)
         }
+        return true
     }
+
+    /// Another name for the next `commit(replacing: false)`.
+    func retarget(_ newPath: String) { path = newPath }
 
     deinit {
         if fd >= 0 { close(fd) }

@@ -30,6 +30,9 @@ struct Export: ParsableCommand {
 
     static func write(_ node: Node, to file: String, json: Bool) throws {
         let r = try node.export(to: file)
+        if r.skipped > 0 {
+            Output.error("\(r.skipped) stored bundle(s) did not match their id and were left out (the store may be damaged)")
+        }
         if json {
             try Output.json(
                 Out(

@@ -186,6 +186,47 @@ import Testing
             ])
     }
 
+    /// Lesser points of issue 11.16: attachments never overwrite one another, junk rows are not
+    /// exported, and an oversized name file is refused.
+    @Test func attachmentsJunkRowsAndNames() throws {
+        let s = Scratch()
+        let alice = s.cli("alice"), bob = s.cli("bob")
+        try alice.run("init", "--name", "Alice")
+        try bob.run("init", "--name", "Bob")
+        let inv = (try bob.json("id", "--json") as! [String: Any])["invite"] as! String
+        try alice.run("contacts", "add", inv)
+        for content in ["first map", "second map"] {
+            try Data(content.utf8).write(to: URL(fileURLWithPath: s.file("map.pdf")))
+            try alice.run("send", "Bob", "--file", s.file("map.pdf"))
+        }
+        try alice.run("export", s.file("a.mule"))
+        #expect(try bob.run("import", s.file("a.mule")).status == 0)
+        let files = (try bob.json("messages", "--json") as! [[String: Any]]).compactMap { $0["path"] as? String }
+        #expect(files.count == 2 && Set(files).count == 2)
+        let contents = try Set(files.map { String(decoding: try Data(contentsOf: URL(fileURLWithPath: $0)), as: UTF8.self) })
+        #expect(contents == ["first map", "second map"])
+
+        // A stored row whose bytes were damaged is not exported.
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = [
+            "python3", "-c",
+            "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute(\"UPDATE bundle SET data = X'00' WHERE rowid = (SELECT MIN(rowid) FROM bundle)\"); c.commit()",
+            s.file("alice/mule.sqlite"),
+        ]
+        try p.run()
+        p.waitUntilExit()
+        let r = try alice.run("export", s.file("b.mule"), "--json")
+        #expect(r.status == 0)
+        #expect(r.errLines == ["mule: 1 stored bundle(s) did not match their id and were left out (the store may be damaged)"])
+        #expect((try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as! [String: Any])["bundles"] as? Int == 1)
+
+        try Data(repeating: 0x41, count: 5 << 20).write(to: URL(fileURLWithPath: s.file("alice/identity/name")))
+        let big = try alice.run("id")
+        #expect(big.status == 1)
+        #expect(big.errLines == ["mule: the profile is damaged: identity/name is not a name (UTF-8, 1 to 64 bytes)"])
+    }
+
     @Test func sendFromStandardInputAndEmptyMessages() throws {
         let s = Scratch()
         let alice = s.cli("alice"), bob = s.cli("bob")
