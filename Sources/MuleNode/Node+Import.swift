@@ -61,23 +61,28 @@ extension Node {
             logger.info(
                 "rejected", metadata: ["file": "\(path)", "bundle": "\(index.map(String.init) ?? "-")", "reason": "\(reason)"])
         }
-        let bytes: [UInt8]
-        do { bytes = try SecureFile.read(path) } catch {
+        // Read in pieces and imported a batch at a time (one transaction each): a stick of any
+        // size takes bounded memory.
+        let stream: BundleFileStream
+        do { stream = try BundleFileStream(path: path) } catch {
             if case .fileError(_, let reason) = error { reject(nil, reason) } else { reject(nil, error.description) }
             return
         }
-        let entries: [BundleFile.Entry]
-        do { entries = try BundleFile.parse(bytes) } catch {
-            reject(
-                nil,
-                error == .wrongMagic || bytes.count < BundleFile.magic.count
-                    ? WireError.wrongMagic.description : error.description)
-            return
-        }
-        try ingest(count: entries.count, source: path, path: "file", tags: &tags, into: &report) { i in
-            switch entries[i] {
-            case .damaged(let e, _): return .damaged(e.description)
-            case .bundle(let b, let range): return .decoded(b, Array(bytes[range]))
+        while true {
+            let items: [BundleFileStream.Item]
+            do { items = try stream.next() } catch {
+                if case .fileError(_, let reason) = error { reject(nil, reason) } else { reject(nil, error.description) }
+                return
+            }
+            guard let first = items.first else { return }
+            try ingest(
+                count: items.count, firstIndex: first.index, source: path, path: "file", tags: &tags, into: &report,
+                dropKnownBeforeOpening: true
+            ) { i in
+                switch items[i].entry {
+                case .damaged(let reason): return .damaged(reason)
+                case .bundle(let b, let raw): return .decoded(b, raw)
+                }
             }
         }
     }
@@ -118,8 +123,14 @@ extension Node {
     /// The checks that need no store run on all cores (`item` is called concurrently): decoding,
     /// the Mule shape, expiry, the bundle id, and opening what is addressed here. The store is then
     /// changed in one transaction, in the order the bundles came.
+    ///
+    /// With `dropKnownBeforeOpening` (a file import), bundles addressed here that this node has
+    /// already stored or seen delivered are counted as duplicates before any decryption, and so are
+    /// second copies within the batch: a stick full of copies costs lookups, not crypto. A link from
+    /// a relay opens them anyway, since the relay needs the proof of arrival to let go of its copy.
     func ingest(
-        count: Int, source: String, path: String, tags: inout TagDirectory, into report: inout ImportReport,
+        count: Int, firstIndex: Int = 1, source: String, path: String, tags: inout TagDirectory,
+        into report: inout ImportReport, dropKnownBeforeOpening: Bool = false,
         item: @Sendable (Int) -> Incoming
     ) throws(NodeError) {
         var rejections: [(index: Int, reason: String)] = []
@@ -154,12 +165,13 @@ extension Node {
         candidates.reserveCapacity(count)
         for (i, c) in checked.enumerated() {
             switch c {
-            case .rejected(let reason): rejections.append((i + 1, reason))
+            case .rejected(let reason): rejections.append((i + firstIndex, reason))
             case .passed(let mb, let raw, let id):
                 let forMe = tags.owner(of: mb.tag, day: mb.creationDay) != nil
-                candidates.append(Candidate(index: i + 1, bytes: raw, bundle: mb, id: id, opened: nil, forMe: forMe))
+                candidates.append(Candidate(index: i + firstIndex, bytes: raw, bundle: mb, id: id, opened: nil, forMe: forMe))
             }
         }
+        if dropKnownBeforeOpening { report.duplicates += try dropKnown(&candidates) }
         rejections += openAddressed(&candidates)
         for c in candidates where c.forMe {
             if let content = c.opened {
@@ -208,6 +220,26 @@ extension Node {
         report.duplicates += delta.duplicates
         report.receiptsApplied += delta.receiptsApplied
         report.dropped += delta.dropped
+    }
+
+    /// Removes the bundles addressed here that are known (stored, seen, or delivered) or that came
+    /// twice in this batch, before anything is decrypted. Returns how many.
+    private func dropKnown(_ candidates: inout [Candidate]) throws(NodeError) -> Int {
+        var inStore = Set<[UInt8]>()
+        try read { tx in
+            for c in candidates where c.forMe {
+                var dropHash: [UInt8]?
+                if case .message(let env) = c.bundle.envelope { dropHash = env.dropHash }
+                if try tx.isKnown(id: c.id, dropHash: dropHash) { inStore.insert(c.id) }
+            }
+        }
+        var first = Set<[UInt8]>()
+        let before = candidates.count
+        candidates.removeAll { c in
+            guard c.forMe else { return false }
+            return inStore.contains(c.id) || !first.insert(c.id).inserted
+        }
+        return before - candidates.count
     }
 
     /// Opens the messages addressed here, on all cores, and drops those that do not open: each is

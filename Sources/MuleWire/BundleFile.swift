@@ -70,7 +70,7 @@ public enum BundleFile {
 
     /// The next offset after `start` where bytes look like the start of a bundle:
     /// 0x9F (indefinite array), a primary block array of 8–11 fields, then version 7.
-    static func nextCandidate(_ bytes: [UInt8], after start: Int) -> Int? {
+    public static func nextCandidate(_ bytes: [UInt8], after start: Int) -> Int? {
         var i = start + 1
         while i + 2 < bytes.count {
             if bytes[i] == 0x9F, (0x88...0x8B).contains(bytes[i + 1]), bytes[i + 2] == 0x07 { return i }

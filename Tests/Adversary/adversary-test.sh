@@ -156,4 +156,30 @@ rss=$(field "$RELAY" VmRSS)
 [ "$rss" -le $((300 * 1024)) ] || fail "the relay holds $((rss / 1024)) MB"
 echo "adversary:   relay at $((rss / 1024)) MB resident after the attack"
 
+step "hostile files (11.8): a 1 GiB stick streams in bounded memory, a device is refused"
+m erin init --name Erin >/dev/null
+m erin contacts add "$(m bob id --json | json "d['invite']")" >/dev/null
+m frank init --name Frank >/dev/null
+m frank contacts add "$(m bob id --json | json "d['invite']")" >/dev/null
+m erin send Bob "at the start of a big stick" >/dev/null
+m frank send Bob "at the end of a big stick" >/dev/null
+m erin export "$WORK/start.mule" >/dev/null
+m frank export "$WORK/end.mule" >/dev/null
+cp "$WORK/start.mule" "$WORK/big.mule"
+truncate -s 1G "$WORK/big.mule"  # sparse: a gigabyte of zeros between the two
+tail -c +10 "$WORK/end.mule" >> "$WORK/big.mule"
+peak_kb=$(python3 -c "
+import resource, subprocess, sys
+r = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)" "$MULE" --home "$WORK/bob" import "$WORK/big.mule")
+got=$(m bob messages --json | python3 -c "
+import json,sys; d=json.load(sys.stdin)
+print(sum(1 for m in d if m.get('text') in ('at the start of a big stick', 'at the end of a big stick')))")
+[ "$got" -eq 2 ] || fail "the messages at both ends of the 1 GiB stick did not both arrive ($got)"
+[ "$peak_kb" -le $((128 * 1024)) ] || fail "importing a 1 GiB stick took $((peak_kb / 1024)) MB resident"
+echo "adversary:   1 GiB stick: both messages delivered, peak $((peak_kb / 1024)) MB resident"
+out=$(m bob import /dev/zero 2>&1 >/dev/null || true)
+[ "$out" = "mule: /dev/zero: is not a regular file" ] || fail "import /dev/zero: $out"
+rm -f "$WORK/big.mule"
+
 echo "adversary: all checks passed"

@@ -203,6 +203,26 @@ import Testing
 
 /// Every single-byte flip of a small bundle file is rejected and leaves the store as it was.
 @Suite struct FlipTests {
+    /// A stick holding many copies of one message for me: one delivery, the rest duplicates,
+    /// found before any of them is decrypted (issue 11.8).
+    @Test func copiesOnAStickAreDuplicates() throws {
+        let w = World()
+        let alice = try w.node("Alice"), bob = try w.node("Bob")
+        try alice.addContact(invite: bob.invite)
+        try alice.send(to: "Bob", .text("once"))
+        _ = try alice.export(to: w.dir.file("a.mule"))
+        let one = [UInt8](try Data(contentsOf: URL(fileURLWithPath: w.dir.file("a.mule"))))
+        let bundle = Array(one.dropFirst(BundleFile.header.count))
+        var many = BundleFile.header
+        for _ in 0..<500 { many += bundle }
+        try Data(many).write(to: URL(fileURLWithPath: w.dir.file("many.mule")))
+        let r = try bob.importFiles([w.dir.file("many.mule")])
+        #expect(r.delivered == 1 && r.duplicates == 499 && r.rejected == 0)
+        let again = try bob.importFiles([w.dir.file("many.mule")])
+        #expect(again.delivered == 0 && again.duplicates == 500)
+        #expect(try bob.messages().count == 1)
+    }
+
     @Test func everySingleByteFlipIsRejected() throws {
         let w = World()
         let alice = try w.node("Alice"), bob = try w.node("Bob")
