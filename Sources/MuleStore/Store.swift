@@ -22,6 +22,11 @@ public final class Store: Sendable {
             pool = try Store.openReadOnly(path: path, migrator: Schema.migrator)
         } else {
             isReadOnly = false
+            if !exists {
+                // Private from the start (SQLite gives its -wal and -shm files the same mode).
+                let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+                if fd >= 0 { close(fd) }
+            }
             pool = try Store.openPool(path: path, migrator: Schema.migrator)
         }
     }
