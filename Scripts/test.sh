@@ -33,5 +33,7 @@ if [ "$(id -u)" -eq 0 ]; then
 else
     echo "test.sh: skipped the LAN, relay, crowded-LAN and soak tests (network namespaces need root)" >&2
 fi
+# Every pure decoder under libFuzzer for a short while (Scripts/fuzz.sh 600 for a long run).
+Scripts/fuzz.sh 15
 # ThreadSanitizer and AddressSanitizer on release builds; any report fails.
 Scripts/sanitize.sh
