@@ -37,9 +37,9 @@ extension NIOAsyncChannel where Inbound == LinkEvent, Outbound == LinkFrame {
                     case .established(let peer):
                         end.id = attach(peer)
                         if end.id == nil { return }
-                    case .frame(let frame):
+                    case .frames(let frames):
                         guard let id = end.id else { throw LinkError.unexpected("a frame before the handshake") }
-                        try handle(frame, id)
+                        for frame in frames { try handle(frame, id) }
                     }
                 }
             }

@@ -2,10 +2,12 @@ import Logging
 import MuleCrypto
 import NIOCore
 
-/// What a link hands to its owner: first the peer it reached, then that peer's frames in order.
+/// What a link hands to its owner: first the peer it reached, then that peer's frames in order,
+/// as many as one read from the socket held at once (each event costs its owner a hop onto its
+/// actor, so frames that arrive together travel together).
 public enum LinkEvent: Sendable {
     case established(LinkPeer)
-    case frame(LinkFrame)
+    case frames([LinkFrame])
 }
 
 /// The far end of an established link.
@@ -161,10 +163,22 @@ public final class NoiseLinkHandler: ChannelDuplexHandler {
             do {
                 try process(message, context: context)
             } catch {
+                deliver(context: context)
                 fail(error, context: context)
                 return
             }
         }
+        deliver(context: context)
+    }
+
+    /// The frames decoded from one read, passed on as one event.
+    private var batch: [LinkFrame] = []
+
+    private func deliver(context: ChannelHandlerContext) {
+        guard !batch.isEmpty else { return }
+        let frames = batch
+        batch = []
+        context.fireChannelRead(wrapInboundOut(.frames(frames)))
     }
 
     private var isOpen: Bool {
@@ -205,9 +219,7 @@ public final class NoiseLinkHandler: ChannelDuplexHandler {
             do { plain = try receive.decrypt(ad: [], message) } catch { throw .noise(error) }
             state = .transport(send: s, receive: receive)
             assembler.append(plain)
-            while let frame = try assembler.next() {
-                context.fireChannelRead(wrapInboundOut(.frame(frame)))
-            }
+            while let frame = try assembler.next() { batch.append(frame) }
         }
     }
 
