@@ -154,28 +154,45 @@ func syncItems(_ n: Int, seed: UInt8) -> [SyncItem] {
 let common = syncItems(100_000, seed: 1)
 let setA = SyncItemSet(common)
 print("")
-for d in [0, 1, 10, 1000] {
-    let setB = SyncItemSet(common + syncItems(d, seed: 2))
-    var initiator = Reconciler(set: setA, initiator: true)
-    var responder = Reconciler(set: setB, initiator: false)
-    var bytes = 0, trips = 0
+/// Runs a reconciliation to its end: (bytes both ways, round trips, largest message, seconds, found).
+func reconcileRun(_ a: SyncItemSet, _ b: SyncItemSet) throws -> (Int, Int, Int, Double, Int) {
+    var initiator = Reconciler(set: a, initiator: true)
+    var responder = Reconciler(set: b, initiator: false)
+    var bytes = 0, trips = 0, largest = 0
     let t = try seconds {
         var msg = initiator.initiate()
         bytes += msg.count
+        largest = msg.count
         while true {
             guard let reply = try responder.reconcile(msg) else { break }
             bytes += reply.count
+            largest = max(largest, reply.count)
             trips += 1
             guard let next = try initiator.reconcile(reply) else { break }
             bytes += next.count
+            largest = max(largest, next.count)
             msg = next
         }
     }
+    return (bytes, trips, largest, t, initiator.needs.count + initiator.haves.count)
+}
+for d in [0, 1, 10, 1000, 30_000] {
+    let (bytes, trips, largest, t, found) = try reconcileRun(setA, SyncItemSet(common + syncItems(d, seed: 2)))
     row(
         "reconcile n=100 000, d=\(d)", String(format: "%.1f KiB", Double(bytes) / 1024),
         String(
-            format: "%d round trips, %.0f ms, found %d; naive id exchange %.0f KiB", trips, t * 1000,
-            initiator.needs.count, Double(32 * (200_000 + d)) / 1024))
+            format: "%d round trips, %.0f ms, found %d, largest message %d B; naive id exchange %.0f KiB", trips,
+            t * 1000, found, largest, Double(32 * (200_000 + d)) / 1024))
+}
+// One side empty: a carrier meets a new node.
+for (label, a, b) in [
+    ("reconcile empty ← 30 000", SyncItemSet([]), SyncItemSet(syncItems(30_000, seed: 3))),
+    ("reconcile 30 000 → empty", SyncItemSet(syncItems(30_000, seed: 3)), SyncItemSet([])),
+] {
+    let (bytes, trips, largest, t, found) = try reconcileRun(a, b)
+    row(
+        label, String(format: "%.1f KiB", Double(bytes) / 1024),
+        String(format: "%d round trips, %.0f ms, found %d, largest message %d B", trips, t * 1000, found, largest))
 }
 
 // 6. Two nodes linked on loopback: messages/s end to end (sealed, sent, stored, opened, receipt

@@ -84,6 +84,24 @@ attack() {
     PIDS+=("$attacker")
     sleep 1
     m bob send Alice "during $name" >/dev/null
+    if [ "${NEW_PEER:-0}" = 1 ]; then
+        # A node Alice has never seen links while the attack holds its slots.
+        rm -rf "$WORK/newcomer"
+        m newcomer init --name Newcomer >/dev/null
+        "$MULE" --home "$WORK/newcomer" run --no-mdns --listen 127.0.0.1:0 --peer "127.0.0.1:$TARGET_PORT" \
+            > "$WORK/newcomer.log" 2>&1 &
+        local newcomer=$!
+        PIDS+=("$newcomer")
+        local linked_new=no
+        for _ in $(seq 50); do
+            if grep -q "link up with 127.0.0.1:$TARGET_PORT" "$WORK/newcomer.log"; then linked_new=yes; break; fi
+            sleep 0.2
+        done
+        kill "$newcomer" 2>/dev/null || true
+        wait "$newcomer" 2>/dev/null || true
+        [ $linked_new = yes ] || fail "$name: a new peer could not link during the attack: $(tail -3 "$WORK/newcomer.log")"
+        echo "adversary:   a new peer linked during the attack"
+    fi
     local peak_rss=0 peak_vm=0 r v
     local end=$((SECONDS + 120))
     while true; do
@@ -118,9 +136,9 @@ grep -q "reconciliation restarted too often" "$WORK/alice.log" || fail "the sync
 SOURCE=127.0.0.3 attack "declared sizes (11.2)" 400 parts 300
 SOURCE=127.0.0.4 attack "wants without reading (11.3)" 400 wants 150
 grep -q "does not read what it asks for\|asking for too many" "$WORK/alice.log" || fail "the reader that never reads was not dropped"
-SOURCE=127.0.0.5 attack "connections that never finish (11.4)" 400 hold 40 8
+NEW_PEER=1 SOURCE=127.0.0.5 attack "connections that never finish (11.4)" 400 hold 40 8
 grep -q "too many links or handshakes from one address" "$WORK/alice.log" || fail "one address took more than its slots"
-SOURCE=127.0.0.6 attack "links kept alive with pings (11.4)" 400 linked 40 8
+NEW_PEER=1 SOURCE=127.0.0.6 attack "links kept alive with pings (11.4)" 400 linked 40 8
 
 step "an unverified --visible-as name is not shown (11.6)"
 SOURCE=127.0.0.7
@@ -136,6 +154,13 @@ links = [l for l in d["links"] if l["address"].startswith("127.0.0.7:")]
 sys.exit(0 if links and all(l.get("visibleAs") is None for l in links) else 1)
 PY
 grep -q Mallory "$WORK/peers.json" && fail "the name Mallory appears in mule peers"
+
+step "SIGTERM after the attacks stops Alice's node at once (11.1: it was ignored for 11 s)"
+t0=$(date +%s%N)
+kill -TERM "$ALICE"
+for _ in $(seq 50); do kill -0 "$ALICE" 2>/dev/null || break; sleep 0.1; done
+kill -0 "$ALICE" 2>/dev/null && fail "Alice's node did not stop within 5 s of SIGTERM"
+echo "adversary:   stopped in $(( ($(date +%s%N) - t0) / 1000000 )) ms"
 
 step "a relay under deposits that stall (11.5)"
 "$MULE" relay --listen 127.0.0.1:0 --data "$WORK/relay" --stamp-bits 8 > "$WORK/relay.log" 2>&1 &
