@@ -15,14 +15,13 @@ usage: mesh_attack.py HOST PORT SOURCE CASE [ARG]
 
 SOURCE is the local address to connect from (any of 127.0.0.0/8). Prints one line with counts.
 """
-import hashlib
 import os
 import socket
 import struct
 import sys
 import time
 
-from mule_link import DEPOSIT, OFFER, PART, PING, SYNC_START, WANT, Link, connect
+from mule_link import DEPOSIT, OFFER, PART, PING, SYNC_START, WANT, Link, connect, stamp_hash, zero_bits
 
 # A reconciliation message (§7): version 1, one range to infinity, mode skip.
 EMPTY_ROUND = bytes([0x01, 0x00, 0x00, 0x00])
@@ -82,24 +81,19 @@ def wants(host, port, source, megabytes):
     print(f"wants: {sent >> 20} MB of want frames sent without reading; closed by the node: {link.closed(15)}")
 
 
-def hold(host, port, source, n, seconds):
-    conns = []
+def opened(n, make):
+    """Up to n connections made by make(); the ones the target refused are left out."""
+    out = []
     for _ in range(n):
         try:
-            conns.append(connect(host, port, source))
-        except OSError:
-            pass
-    time.sleep(seconds)
-    print(f"hold: {len(conns)} connections held {seconds} s without a handshake")
-
-
-def linked(host, port, source, n, seconds):
-    links = []
-    for _ in range(n):
-        try:
-            links.append(Link(host, port, source))
+            out.append(make())
         except Exception:
             pass
+    return out
+
+
+def keep_alive(links, seconds):
+    """Pings every link once a second for `seconds`."""
     end = time.time() + seconds
     while time.time() < end:
         for link in links:
@@ -108,6 +102,17 @@ def linked(host, port, source, n, seconds):
             except OSError:
                 pass
         time.sleep(1)
+
+
+def hold(host, port, source, n, seconds):
+    conns = opened(n, lambda: connect(host, port, source))
+    time.sleep(seconds)
+    print(f"hold: {len(conns)} connections held {seconds} s without a handshake")
+
+
+def linked(host, port, source, n, seconds):
+    links = opened(n, lambda: Link(host, port, source))
+    keep_alive(links, seconds)
     print(f"linked: {len(links)} links kept alive {seconds} s with pings")
 
 
@@ -121,21 +126,6 @@ def visible(host, port, source):
         link.send_frame(PING)
         time.sleep(1)
     print("visible: a link announced 'Mallory' with a signature that does not hold")
-
-
-def stamp_hash(challenge, bundle_id, total, nonce):
-    data = b"mule-relay-stamp-v1" + challenge + bundle_id + struct.pack(">IQ", total, nonce)
-    return hashlib.blake2b(data, digest_size=32).digest()
-
-
-def zero_bits(h):
-    n = 0
-    for b in h:
-        if b == 0:
-            n += 8
-            continue
-        return n + 8 - b.bit_length()
-    return n
 
 
 def deposits(host, port, source, n, seconds):
@@ -155,14 +145,7 @@ def deposits(host, port, source, n, seconds):
             links.append(link)
         except Exception:
             pass
-    end = time.time() + seconds
-    while time.time() < end:
-        for link in links:
-            try:
-                link.send_frame(PING)
-            except OSError:
-                pass
-        time.sleep(1)
+    keep_alive(links, seconds)
     closed = sum(1 for link in links if link.closed(0.1))
     print(f"deposits: {len(links)} links started 32 MiB deposits and only pinged; {closed} closed by the relay")
 

@@ -2,6 +2,7 @@
 package: Noise XX over TCP with 2-byte length-prefixed messages, then frames
 `u32 length ‖ type ‖ payload` on the plaintext stream. Shared by the independent test clients
 (relay_flood.py, mesh_attack.py)."""
+import hashlib
 import os
 import socket
 import struct
@@ -89,3 +90,20 @@ class Link:
         kind, p = self.read_frame()
         assert kind == 7 and len(p) == 22 and p[0] == 1, (kind, p)
         return p[1:17], p[17]
+
+
+def stamp_hash(challenge, bundle_id, total, nonce):
+    """A relay deposit's proof-of-work hash (PROTOCOL §11)."""
+    data = b"mule-relay-stamp-v1" + challenge + bundle_id + struct.pack(">IQ", total, nonce)
+    return hashlib.blake2b(data, digest_size=32).digest()
+
+
+def zero_bits(h):
+    """Leading zero bits of a hash."""
+    n = 0
+    for b in h:
+        if b == 0:
+            n += 8
+            continue
+        return n + 8 - b.bit_length()
+    return n

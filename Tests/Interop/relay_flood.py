@@ -13,22 +13,7 @@ import os
 import struct
 import sys
 
-from mule_link import Link
-
-
-def stamp_hash(challenge, bundle_id, total, nonce):
-    data = b"mule-relay-stamp-v1" + challenge + bundle_id + struct.pack(">IQ", total, nonce)
-    return hashlib.blake2b(data, digest_size=32).digest()
-
-
-def zero_bits(h):
-    n = 0
-    for b in h:
-        if b == 0:
-            n += 8
-            continue
-        return n + 8 - b.bit_length()
-    return n
+from mule_link import Link, stamp_hash, zero_bits
 
 
 def deposit(link, challenge, data, nonce):

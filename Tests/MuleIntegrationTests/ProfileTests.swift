@@ -13,6 +13,29 @@ import Testing
 
     func write(_ b: [UInt8], _ path: String) throws { try Data(b).write(to: URL(fileURLWithPath: path)) }
 
+    /// Alice and Bob, each with a profile; Alice has added Bob.
+    func aliceKnowsBob(_ s: Scratch) throws -> (MuleCLI, MuleCLI) {
+        let alice = s.cli("alice"), bob = s.cli("bob")
+        try alice.run("init", "--name", "Alice")
+        try bob.run("init", "--name", "Bob")
+        let inv = (try bob.json("id", "--json") as! [String: Any])["invite"] as! String
+        try alice.run("contacts", "add", inv)
+        return (alice, bob)
+    }
+
+    /// Runs one SQL statement on a store with Python's sqlite3, as someone editing it by hand would.
+    func sql(_ store: String, _ statement: String) throws {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = [
+            "python3", "-c", "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute(sys.argv[2]); c.commit()", store,
+            statement,
+        ]
+        try p.run()
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 0)
+    }
+
     @Test func aZeroedOrFlippedAgreementKeyIsRefused() throws {
         let s = Scratch()
         let alice = s.cli("alice")
@@ -52,11 +75,7 @@ import Testing
 
     @Test func anEmptyStoreIsRefusedAndLeftAlone() throws {
         let s = Scratch()
-        let alice = s.cli("alice"), bob = s.cli("bob")
-        try alice.run("init", "--name", "Alice")
-        try bob.run("init", "--name", "Bob")
-        let inv = (try bob.json("id", "--json") as! [String: Any])["invite"] as! String
-        try alice.run("contacts", "add", inv)
+        let (alice, _) = try aliceKnowsBob(s)
         let store = s.file("alice/mule.sqlite")
         for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: store + suffix) }
         FileManager.default.createFile(atPath: store, contents: Data(), attributes: [.posixPermissions: 0o600])
@@ -104,34 +123,19 @@ import Testing
     /// never a crash inside GRDB.
     @Test func rowsOfTheWrongTypeGiveOneLine() throws {
         let s = Scratch()
-        let alice = s.cli("alice"), bob = s.cli("bob")
-        try alice.run("init", "--name", "Alice")
-        try bob.run("init", "--name", "Bob")
-        let inv = (try bob.json("id", "--json") as! [String: Any])["invite"] as! String
-        try alice.run("contacts", "add", inv)
+        let (alice, _) = try aliceKnowsBob(s)
         try alice.run("send", "Bob", "hello")
         let store = s.file("alice/mule.sqlite")
-        func sql(_ statement: String) throws {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            p.arguments = [
-                "python3", "-c", "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute(sys.argv[2]); c.commit()", store,
-                statement,
-            ]
-            try p.run()
-            p.waitUntilExit()
-            #expect(p.terminationStatus == 0)
-        }
-        try sql("UPDATE message SET sentAt = 'x'")
+        try sql(store, "UPDATE message SET sentAt = 'x'")
         var r = try alice.run("messages")
         #expect(r.status == 1)
         #expect(r.errLines.count == 1)
         #expect(r.err.hasPrefix("mule: the store is damaged: message row "))
         #expect(r.err.contains("sentAt holds \"x\", not int64"))
-        try sql("UPDATE message SET sentAt = 1790000000000, status = 'weird'")
+        try sql(store, "UPDATE message SET sentAt = 1790000000000, status = 'weird'")
         r = try alice.run("messages")
         #expect(r.errLines.count == 1 && r.err.contains("status holds an unknown value 'weird'"))
-        try sql("UPDATE contact SET name = X'FFFE'")
+        try sql(store, "UPDATE contact SET name = X'FFFE'")
         r = try alice.run("contacts", "list")
         #expect(r.status == 1)
         #expect(r.errLines.count == 1 && r.err.contains("contact row 1: name is not UTF-8 text"))
@@ -142,11 +146,7 @@ import Testing
     /// writes says why it cannot. As root a read-only bind mount, otherwise file modes.
     @Test func aReadOnlyStoreStillReads() throws {
         let s = Scratch()
-        let alice = s.cli("alice"), bob = s.cli("bob")
-        try alice.run("init", "--name", "Alice")
-        try bob.run("init", "--name", "Bob")
-        let inv = (try bob.json("id", "--json") as! [String: Any])["invite"] as! String
-        try alice.run("contacts", "add", inv)
+        let (alice, _) = try aliceKnowsBob(s)
         try alice.run("send", "Bob", "kept safe")
         let home = s.file("alice")
         func readOnly(_ args: [String]) throws -> MuleCLI.Result {
@@ -190,11 +190,7 @@ import Testing
     /// exported, and an oversized name file is refused.
     @Test func attachmentsJunkRowsAndNames() throws {
         let s = Scratch()
-        let alice = s.cli("alice"), bob = s.cli("bob")
-        try alice.run("init", "--name", "Alice")
-        try bob.run("init", "--name", "Bob")
-        let inv = (try bob.json("id", "--json") as! [String: Any])["invite"] as! String
-        try alice.run("contacts", "add", inv)
+        let (alice, bob) = try aliceKnowsBob(s)
         for content in ["first map", "second map"] {
             try Data(content.utf8).write(to: URL(fileURLWithPath: s.file("map.pdf")))
             try alice.run("send", "Bob", "--file", s.file("map.pdf"))
@@ -207,15 +203,7 @@ import Testing
         #expect(contents == ["first map", "second map"])
 
         // A stored row whose bytes were damaged is not exported.
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = [
-            "python3", "-c",
-            "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute(\"UPDATE bundle SET data = X'00' WHERE rowid = (SELECT MIN(rowid) FROM bundle)\"); c.commit()",
-            s.file("alice/mule.sqlite"),
-        ]
-        try p.run()
-        p.waitUntilExit()
+        try sql(s.file("alice/mule.sqlite"), "UPDATE bundle SET data = X'00' WHERE rowid = (SELECT MIN(rowid) FROM bundle)")
         let r = try alice.run("export", s.file("b.mule"), "--json")
         #expect(r.status == 0)
         #expect(r.errLines == ["mule: 1 stored bundle(s) did not match their id and were left out (the store may be damaged)"])
@@ -229,11 +217,7 @@ import Testing
 
     @Test func sendFromStandardInputAndEmptyMessages() throws {
         let s = Scratch()
-        let alice = s.cli("alice"), bob = s.cli("bob")
-        try alice.run("init", "--name", "Alice")
-        try bob.run("init", "--name", "Bob")
-        let inv = (try bob.json("id", "--json") as! [String: Any])["invite"] as! String
-        try alice.run("contacts", "add", inv)
+        let (alice, _) = try aliceKnowsBob(s)
         let empty = try alice.run("send", "Bob", "")
         #expect(empty.status != 0)
         #expect(empty.err.contains("the message is empty"))
