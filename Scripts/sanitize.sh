@@ -12,9 +12,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ -x .venv/bin/python ]; then export MULE_PYTHON="$PWD/.venv/bin/python"; fi
 suites='MuleMeshTests|MuleNodeTests|MuleDHTTests|MuleSyncTests|MuleCryptoTests|MuleWireTests'
-# The libtorrent swarm and the DHT commands need the Python venv and the mule binary; they run in
-# the ordinary pass. Everything else in those modules runs here.
-skip='LibtorrentInteropTests|DHTCommandTests'
+# The libtorrent swarm and the DHT commands need the Python venv and the mule binary, and the
+# 40-node DHT network tests time raw UDP answers in seconds, which an instrumented build on two
+# cores does not keep to; they run in the ordinary pass. The DHT node itself runs here in the
+# rendezvous tests (a private DHT under real meshes) and its codecs, table and store tests.
+skip='LibtorrentInteropTests|DHTCommandTests|NetworkTests'
 export MULE_STRESS_PER_ROUND=${MULE_STRESS_PER_ROUND:-400}
 # halt_on_error: the first report ends the process, so it cannot be missed; leaks are not errors
 # here (the Swift runtime keeps metadata for the life of the process).
@@ -31,7 +33,9 @@ for sanitizer in "${@:-thread address}"; do
         log=$(mktemp)
         echo "sanitize: $s: running $suites"
         rc=0
-        swift test -c release --skip-build --sanitize="$s" --scratch-path "$scratch" \
+        # One test at a time: instrumented code runs several times slower, and link tests that
+        # run side by side on two cores would miss their handshake timeouts.
+        swift test -c release --skip-build --sanitize="$s" --scratch-path "$scratch" --no-parallel \
             --filter "$suites" --skip "$skip" >"$log" 2>&1 || rc=$?
         grep -E '^(✔ Test run|✘ Test run|Test Suite .All tests|Executed)' "$log" || true
         if grep -qE 'Sanitizer|runtime error:' "$log"; then
