@@ -6,6 +6,9 @@ public struct LinkEnd<ID> {
     public var id: ID?
     /// Why the link ended: `nil` when it closed cleanly.
     public var error: (any Error)?
+    /// True when `handle` threw: the owner dropped the link and should say why. Otherwise the link
+    /// layer ended it and has logged the reason itself.
+    public var droppedByOwner = false
 
     /// "closed", or the reason the link was dropped.
     public var reason: String {
@@ -39,7 +42,12 @@ extension NIOAsyncChannel where Inbound == LinkEvent, Outbound == LinkFrame {
                         if end.id == nil { return }
                     case .frames(let frames):
                         guard let id = end.id else { throw LinkError.unexpected("a frame before the handshake") }
-                        for frame in frames { try handle(frame, id) }
+                        for frame in frames {
+                            do { try handle(frame, id) } catch {
+                                end.droppedByOwner = true
+                                throw error
+                            }
+                        }
                     }
                 }
             }

@@ -66,7 +66,8 @@ extension Mesh {
             attach: { peer in attach(peer, channel: channel.channel, via: via, dialed: dialed) },
             handle: { frame, id throws(LinkError) in try handle(frame, on: id) })
         guard let id = end.id else { return }
-        if let e = end.error as? LinkError, let link = links[id] {
+        // The link layer logs what it drops; what this node dropped is said here, once.
+        if end.droppedByOwner, let e = end.error as? LinkError, let link = links[id] {
             logger.notice("dropped link", metadata: ["peer": "\(link.peer.address)", "reason": "\(e)"])
         }
         detach(id, reason: end.reason)
