@@ -1,5 +1,6 @@
 import Logging
 import MuleCrypto
+import MuleWire
 import NIOCore
 import NIOPosix
 
@@ -135,11 +136,11 @@ public actor DHTNode {
                 out.append(a)
                 continue
             }
-            guard let colon = name.lastIndex(of: ":"), let port = Int(name[name.index(after: colon)...]) else {
+            guard let a = HostPort(parsing: name, defaultHost: ""), !a.host.isEmpty else {
                 logger.warning("ignoring bootstrap node \(name): not HOST:PORT")
                 continue
             }
-            let host = String(name[..<colon])
+            let (host, port) = (a.host, a.port)
             // getaddrinfo blocks; keep it off the cooperative pool.
             let resolved = try? await NIOThreadPool.singleton.runIfActive {
                 try SocketAddress.makeAddressResolvingHost(host, port: port)

@@ -1,3 +1,5 @@
+import MuleWire
+
 /// A 160-bit Mainline node id or lookup target.
 public struct NodeID: Hashable, Comparable, Sendable, CustomStringConvertible {
     public static let length = 20
@@ -65,22 +67,10 @@ public struct DHTAddress: Hashable, Sendable, CustomStringConvertible {
         self.port = port
     }
 
-    /// Parses `a.b.c.d:port`.
+    /// Parses `a.b.c.d:port` (through `HostPort`, the project's one address parser).
     public init?(_ text: String) {
-        guard let colon = text.lastIndex(of: ":"), let port = UInt16(text[text.index(after: colon)...]) else { return nil }
-        guard let ip = DHTAddress.parseIPv4(String(text[..<colon])) else { return nil }
-        self.init(ip: ip, port: port)
-    }
-
-    public static func parseIPv4(_ s: String) -> UInt32? {
-        let parts = s.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 4 else { return nil }
-        var ip: UInt32 = 0
-        for p in parts {
-            guard p.count <= 3, let v = UInt8(p) else { return nil }
-            ip = ip << 8 | UInt32(v)
-        }
-        return ip
+        guard let a = HostPort(parsing: text, defaultHost: ""), let ip = a.ipv4, a.port <= 65535 else { return nil }
+        self.init(ip: ip, port: UInt16(a.port))
     }
 
     public var host: String { "\(ip >> 24).\((ip >> 16) & 0xFF).\((ip >> 8) & 0xFF).\(ip & 0xFF)" }

@@ -82,3 +82,41 @@ extension Channel {
         return last
     }
 }
+
+extension Channel {
+    /// Sends the bundles a peer asked for until its queue is empty: `next` takes the next batch
+    /// off the owner's queue and gives each want its bundle (nil for one that is gone, answered
+    /// `gone`); each bundle goes out in parts from the offset asked (`writeParts`), `progress`
+    /// told the bytes sent and answering whether the link is still there; `sent` is told each
+    /// bundle written and `batchSent` each batch. Each batch is waited for until it reached the
+    /// socket, so a slow peer holds one batch in memory. Returns false when the link went away.
+    public func sendWanted<B>(
+        isolation: isolated (any Actor)? = #isolation,
+        next: () -> [(LinkFrame.Want, B?)],
+        data: (B) -> [UInt8],
+        progress: (B, Int) -> Bool = { _, _ in true },
+        sent: (B) -> Void = { _ in },
+        batchSent: ([B]) -> Void = { _ in }
+    ) async -> Bool {
+        while true {
+            let batch = next()
+            if batch.isEmpty { return true }
+            var last: EventLoopFuture<Void>?
+            var done: [B] = []
+            for (want, bundle) in batch {
+                guard let bundle else {
+                    // Gone since it was offered (delivered, expired or evicted): say so.
+                    last = write(LinkFrame.gone(want.id))
+                    continue
+                }
+                last = await writeParts(of: data(bundle), id: want.id, from: Int(want.offset)) { progress(bundle, $0) }
+                if last == nil { return false }
+                sent(bundle)
+                done.append(bundle)
+            }
+            flush()
+            batchSent(done)
+            do { try await last?.get() } catch { return false }
+        }
+    }
+}

@@ -11,33 +11,21 @@ import NIOCore
 import NIOPosix
 
 extension Mesh {
-    typealias LinkChannel = NIOAsyncChannel<LinkEvent, LinkFrame>
-
-    static func configure(_ channel: Channel, _ configuration: LinkConfiguration, initiator: Bool) throws -> LinkChannel {
-        try channel.pipeline.syncOperations.addHandler(NoiseLinkHandler(configuration: configuration, initiator: initiator))
-        return try LinkChannel(wrappingChannelSynchronously: channel)
-    }
-
     /// Dials a peer and runs the link until it closes.
-    func dial(_ address: PeerAddress, via: String) async {
+    func dial(_ address: PeerAddress, via: LinkOrigin) async {
         let key = address.description
         guard !dialing.contains(key), !stopped else { return }
         dialing.insert(key)
         defer { dialing.remove(key) }
-        var linkConfiguration = linkConfiguration
-        if via == "relay" {
+        var own: LinkConfiguration?
+        if via == .relay {
             // A relay gets a key of its own for every link and never the `--visible-as` announcement.
-            linkConfiguration.staticKey = AgreementKey.generate()
-            linkConfiguration.hello = LinkHello()
+            own = host.configuration
+            own?.staticKey = AgreementKey.generate()
+            own?.hello = LinkHello()
         }
         do {
-            let channel = try await ClientBootstrap(group: group)
-                .connectTimeout(.seconds(5))
-                .channelOption(.tcpOption(.tcp_nodelay), value: 1)
-                .channelOption(.writeBufferWaterMark, value: Mesh.writeBufferWaterMark)
-                .connect(host: address.host, port: address.port) { [linkConfiguration] channel in
-                    channel.eventLoop.makeCompletedFuture { try Mesh.configure(channel, linkConfiguration, initiator: true) }
-                }
+            let channel = try await host.dial(host: address.host, port: address.port, configuration: own)
             await runLink(channel, via: via, dialed: key)
         } catch {
             logger.debug("cannot connect", metadata: ["peer": "\(key)", "reason": "\(error)"])
@@ -49,7 +37,7 @@ extension Mesh {
         var delay = Swift.Duration.seconds(1)
         while !Task.isCancelled && !stopped {
             let started = ContinuousClock.now
-            await dial(address, via: "static")
+            await dial(address, via: .static)
             if ContinuousClock.now - started > .seconds(10) { delay = .seconds(1) }
             try? await Task.sleep(for: delay)
             delay = min(delay * 2, .seconds(30))
@@ -57,12 +45,9 @@ extension Mesh {
     }
 
     /// Runs one connection: the handshake result attaches a link, then frames are handled in order.
-    func runLink(_ channel: LinkChannel, via: String, dialed: String?) async {
-        let channelKey = ObjectIdentifier(channel.channel)
-        openChannels[channelKey] = channel.channel
-        defer { openChannels[channelKey] = nil }
-        if stopped { channel.channel.close(promise: nil) }
-        let end = await channel.runLink(
+    func runLink(_ channel: LinkChannel, via: LinkOrigin, dialed: String?) async {
+        let end = await host.run(
+            channel,
             attach: { peer in attach(peer, channel: channel.channel, via: via, dialed: dialed) },
             handle: { frame, id throws(LinkError) in try handle(frame, on: id) })
         guard let id = end.id else { return }
@@ -75,7 +60,7 @@ extension Mesh {
 
     /// Registers an established link, or refuses it if it duplicates one we keep (the pair keeps the
     /// connection dialled by the lower link key) or reaches this node itself.
-    func attach(_ peer: LinkPeer, channel: Channel, via: String, dialed: String?) -> Int? {
+    func attach(_ peer: LinkPeer, channel: Channel, via: LinkOrigin, dialed: String?) -> Int? {
         guard !stopped else { return nil }
         if peer.linkKey == linkKey.publicKey {
             logger.debug("dialled ourselves", metadata: ["peer": "\(peer.address)"])
@@ -90,7 +75,7 @@ extension Mesh {
         let id = nextLinkID
         nextLinkID += 1
         let now = node.nowMs
-        let relay = via == "relay" ? dialed : nil
+        let relay = via == .relay ? dialed : nil
         let link = Link(id: id, channel: channel, peer: peer, since: now, relay: relay, via: via)
         links[id] = link
         if let relay { relays[relay, default: RelayState()].linkID = id }
@@ -102,9 +87,9 @@ extension Mesh {
                 agreementKey: Hex.encode(pub.agreementKey), address: peer.address, lastSeen: now)
         }
         stateDirty = true
-        let direction = peer.weInitiated ? "out" : "in"
-        logger.info("link up", metadata: ["peer": "\(peer.address)", "direction": "\(direction)"])
-        eventSink.yield(.linkUp(address: peer.address, direction: direction))
+        let direction: LinkDirection = relay != nil ? .relay : peer.weInitiated ? .outgoing : .incoming
+        logger.info("link up", metadata: ["peer": "\(peer.address)", "direction": "\(direction.rawValue)"])
+        events.publish(.linkUp(address: peer.address, direction: direction))
         if peer.weInitiated && relay == nil { startSync(link) }
         return id
     }
@@ -128,7 +113,7 @@ extension Mesh {
         if let v = link.peer.hello.visible { nearby[Hex.encode(v.signingKey)]?.lastSeen = node.nowMs }
         stateDirty = true
         logger.info("link down", metadata: ["peer": "\(link.peer.address)", "reason": "\(reason)"])
-        eventSink.yield(.linkDown(address: link.peer.address, reason: reason))
+        events.publish(.linkDown(address: link.peer.address, reason: reason))
     }
 
     // MARK: Frames
@@ -206,7 +191,7 @@ extension Mesh {
     func syncSet() -> SyncItemSet {
         let now = ContinuousClock.now
         if let c = syncSetCache, c.generation == storeGeneration, now - c.built < Mesh.syncSetMaxAge { return c.set }
-        let items = (try? node.store.read { tx in try tx.syncItems() }) ?? []
+        let items = (try? node.syncItems()) ?? []
         let set = SyncItemSet(items.map { SyncItem(timestamp: UInt64(max($0.expiresAt, 0)), id: $0.id) })
         syncSetCache = SyncSetCache(built: now, generation: storeGeneration, set: set)
         return set
@@ -216,7 +201,7 @@ extension Mesh {
     func request(_ ids: [[UInt8]], from link: Link) {
         guard !ids.isEmpty else { return }
         let unknown: [[UInt8]]
-        do { unknown = try node.store.read { tx in try tx.unknownIDs(ids) } } catch {
+        do { unknown = try node.unknownIDs(ids) } catch {
             logger.warning("store read failed", metadata: ["reason": "\(error)"])
             return
         }
@@ -275,8 +260,8 @@ extension Mesh {
             if partial.bytes.count < partial.total {
                 partials[p.id] = partial
                 trimPartials()
-                eventSink.yield(
-                    .progress(
+                events.publish(
+                    .transfer(
                         address: link.peer.address, receiving: true, bytes: Int64(partial.bytes.count),
                         total: Int64(partial.total)
                     ))
@@ -329,7 +314,7 @@ extension Mesh {
         do {
             let d = try AvahiDiscovery(instanceName: instanceName, port: port, txt: ["v=1"], logger: logger)
             discovery = d
-            mdnsState = "on"
+            mdnsState = .on
             tasks.append(
                 Task { [weak self] in
                     for await event in d.events {
@@ -337,8 +322,8 @@ extension Mesh {
                     }
                 })
         } catch {
-            mdnsState = "off: \(error)"
-            eventSink.yield(.discoveryOff(error.description))
+            mdnsState = .off(error.description)
+            events.publish(.discoveryOff(error.description))
         }
     }
 
@@ -346,7 +331,7 @@ extension Mesh {
         switch event {
         case .found(let s):
             let address = PeerAddress(host: s.host, port: s.port)
-            recent[address.description] = RunState.Seen(address: address.description, via: "mdns", lastSeen: node.nowMs)
+            recent[address.description] = RunState.Seen(address: address.description, via: .mdns, lastSeen: node.nowMs)
             stateDirty = true
             // Both sides see each other; only the one with the lower instance name dials.
             guard s.txt.contains("v=1"), instanceName < s.name else { return }
@@ -355,8 +340,8 @@ extension Mesh {
         case .removed(let name):
             discoveredServices[name] = nil
         case .unavailable(let reason):
-            mdnsState = "off: \(reason)"
-            eventSink.yield(.discoveryOff(reason))
+            mdnsState = .off(reason)
+            events.publish(.discoveryOff(reason))
         }
     }
 
@@ -366,7 +351,7 @@ extension Mesh {
         for (_, address) in discoveredServices {
             let key = address.description
             if dialing.contains(key) || links.values.contains(where: { $0.peer.address == key }) { continue }
-            Task { await self.dial(address, via: "mdns") }
+            Task { await self.dial(address, via: .mdns) }
         }
     }
 
@@ -380,7 +365,8 @@ extension Mesh {
             instance: configuration.mdns ? instanceName : nil, mdns: mdnsState, updated: node.nowMs)
         s.links = links.values.sorted { $0.id < $1.id }.map { l in
             RunState.Link(
-                address: l.peer.address, direction: l.relay != nil ? "relay" : l.peer.weInitiated ? "out" : "in", since: l.since,
+                address: l.peer.address, direction: l.relay != nil ? .relay : l.peer.weInitiated ? .outgoing : .incoming,
+                since: l.since,
                 bundlesSent: l.bundlesSent, bundlesReceived: l.bundlesReceived, bytesSent: l.bytesSent,
                 bytesReceived: l.bytesReceived, receiving: receiving(on: l), sending: l.sending,
                 visibleAs: l.peer.hello.visible.flatMap { $0.verify(linkKey: l.peer.linkKey) ? $0.name : nil })

@@ -47,12 +47,10 @@ extension Mesh {
         var plan: [String: [[UInt8]]] = [:]
         let cutoff = node.nowMs - Int64(configuration.relayWindow / .milliseconds(1))
         do {
-            let contactRelays = Set(try node.store.read { tx in try tx.contacts() }.flatMap(\.relays))
+            let contactRelays = try node.contactRelays()
             // Nothing to look for without relays: no query at all.
             for relay in Set(own).union(contactRelays) {
-                let pending = try node.store.read { tx in
-                    try tx.undeliveredOwnBundles(queuedBefore: cutoff, notAt: relay, own: own.contains(relay))
-                }
+                let pending = try node.undeliveredOwnBundles(queuedBefore: cutoff, notAt: relay, own: own.contains(relay))
                 if !pending.isEmpty { plan[relay] = pending.map(\.id) }
             }
         } catch {
@@ -68,7 +66,7 @@ extension Mesh {
                 {
                     if state.lastDial != nil { state.failedDials += 1 }
                     state.lastDial = .now
-                    Task { await self.dial(address, via: "relay") }
+                    Task { await self.dial(address, via: .relay) }
                 }
                 relays[relay] = state
                 continue
@@ -128,7 +126,7 @@ extension Mesh {
             let welcome = state.welcome
         {
             relays[relay]?.queue.removeFirst()
-            guard let b = try? node.store.read({ tx in try tx.bundle(id: id) }) else {
+            guard let b = try? node.bundle(id: id) else {
                 relays[relay]?.waiting.remove(id)
                 continue
             }
@@ -164,7 +162,7 @@ extension Mesh {
             guard w.bits <= RelayStamp.maxBits else { throw .unexpected("a relay asking for \(w.bits)-bit stamps") }
             relays[relay]?.welcome = w
             logger.info("relay link up", metadata: ["relay": "\(relay)", "stampBits": "\(w.bits)"])
-            let watched = (try? node.store.read { tx in try tx.watchedDropHashes(at: relay) }) ?? []
+            let watched = (try? node.watchedDropHashes(at: relay)) ?? []
             for f in LinkFrame.batches(watched, LinkFrame.watch) { send(f, on: link) }
             relayTick()
         case .depositResult(let id, let result):
@@ -172,17 +170,14 @@ extension Mesh {
             switch result {
             case .stored, .known:
                 do {
-                    let b = try node.store.write { tx -> StoredBundle? in
-                        try tx.markDeposited(at: relay, id: id, now: node.nowMs)
-                        return try tx.bundle(id: id)
-                    }
+                    let b = try node.markDeposited(at: relay, id: id)
                     if let h = b?.dropHash { send(.watch([h]), on: link) }
                 } catch {
                     logger.warning("cannot record a deposit", metadata: ["reason": "\(error)"])
                 }
                 if result == .stored {
                     logger.info("deposited a bundle at a relay", metadata: ["relay": "\(relay)"])
-                    eventSink.yield(.deposited(relay: relay, bundles: 1))
+                    node.events.publish(.deposited(relay: relay, bundles: 1))
                 }
             default:
                 logger.notice("a relay refused a deposit", metadata: ["relay": "\(relay)", "reason": "\(result)"])
@@ -200,11 +195,11 @@ extension Mesh {
             try receive(p, on: link)
         case .acks(let acks):
             do {
-                let r = try node.applyAcks(acks, path: "relay")
+                let r = try node.applyAcks(acks, path: .relay)
                 if r.receiptsApplied > 0 {
                     logger.info(
                         "a relay saw messages delivered", metadata: ["relay": "\(relay)", "messages": "\(r.receiptsApplied)"])
-                    eventSink.yield(.received(bundles: 0, messages: 0))
+                    node.events.publish(.received(bundles: 0, messages: 0))
                 }
             } catch {
                 logger.warning("cannot apply acks from a relay", metadata: ["reason": "\(error)"])
@@ -216,42 +211,20 @@ extension Mesh {
 
     /// The path a link stands for in `mule messages`: lan (mDNS, or a private address), direct
     /// (found in the DHT, or a public address), relay.
-    static func path(via: String, address: String) -> String {
+    static func path(via: LinkOrigin, address: String) -> MessagePath {
         switch via {
-        case "relay": return "relay"
-        case "mdns": return "lan"
-        case "dht": return "direct"
-        default: return isPrivate(address) ? "lan" : "direct"
+        case .relay: return .relay
+        case .mdns: return .lan
+        case .dht: return .direct
+        case .static, .incoming: return HostPort(parsing: address)?.isPrivate == true ? .lan : .direct
         }
     }
 
     /// What is recorded on the messages that arrive on a link: as `path(via:address:)` says, except
     /// that a link from an address a contact published in the DHT is the DHT's doing too.
-    func path(of link: Link) -> String {
-        let host = Mesh.host(of: link.peer.address)
-        if link.via == "incoming", rendezvous.values.contains(where: { $0.contains { $0.host == host } }) { return "direct" }
+    func path(of link: Link) -> MessagePath {
+        let host = HostPort(parsing: link.peer.address)?.host ?? link.peer.address
+        if link.via == .incoming, rendezvous.values.contains(where: { $0.contains { $0.host == host } }) { return .direct }
         return Mesh.path(via: link.via, address: link.peer.address)
-    }
-
-    /// The host of `HOST:PORT` or `[V6]:PORT`.
-    static func host(of address: String) -> String {
-        if address.hasPrefix("[") { return String(address.dropFirst().prefix { $0 != "]" }) }
-        guard let colon = address.lastIndex(of: ":") else { return address }
-        return String(address[..<colon])
-    }
-
-    /// Loopback, RFC 1918, link-local, CGNAT, and IPv6 loopback, link-local and ULA addresses.
-    static func isPrivate(_ address: String) -> Bool {
-        var host = Substring(address)
-        if host.hasPrefix("[") {
-            host = host.dropFirst().prefix { $0 != "]" }
-            let h = host.lowercased()
-            return h == "::1" || h.hasPrefix("fe80:") || h.hasPrefix("fc") || h.hasPrefix("fd")
-        }
-        if let colon = host.lastIndex(of: ":") { host = host[..<colon] }
-        let o = host.split(separator: ".").compactMap { UInt8($0) }
-        guard o.count == 4 else { return false }
-        return o[0] == 10 || o[0] == 127 || (o[0] == 172 && (16...31).contains(o[1])) || (o[0] == 192 && o[1] == 168)
-            || (o[0] == 169 && o[1] == 254) || (o[0] == 100 && (64...127).contains(o[1]))
     }
 }

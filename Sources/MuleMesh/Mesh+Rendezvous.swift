@@ -12,12 +12,12 @@ extension Mesh {
     func runRendezvous(_ c: DHTConfiguration) async {
         let node = DHTNode(configuration: c, logger: logger)
         do { _ = try await node.start(group: group) } catch {
-            dhtState = "off: \(error)"
+            dhtState = .off("\(error)")
             logger.warning("DHT is off: \(error)")
             return
         }
         dht = node
-        dhtState = "joining"
+        dhtState = .joining
         while !Task.isCancelled && !stopped {
             do {
                 try await node.join()
@@ -28,7 +28,7 @@ extension Mesh {
             }
         }
         guard !stopped else { return }
-        dhtState = "on"
+        dhtState = .on
         let count = await node.nodeCount
         logger.notice("joined the DHT", metadata: ["nodes": "\(count)"])
         var lastPublish: ContinuousClock.Instant?
@@ -115,7 +115,7 @@ extension Mesh {
                 let key = a.description
                 if dialing.contains(key) || links.values.contains(where: { $0.peer.address == key }) { continue }
                 logger.info("dialling a contact found in the DHT", metadata: ["contact": "\(c.name)", "address": "\(key)"])
-                Task { await self.dial(a, via: "dht") }
+                Task { await self.dial(a, via: .dht) }
             }
         }
     }

@@ -25,11 +25,13 @@ public actor Mesh {
     let node: Node
     let configuration: MeshConfiguration
     let logger: Logger
-    let group: MultiThreadedEventLoopGroup
     let linkKey: AgreementKey
-    let linkConfiguration: LinkConfiguration
-    public nonisolated let events: AsyncStream<MeshEvent>
-    let eventSink: AsyncStream<MeshEvent>.Continuation
+    /// Listens, dials, runs every link on this actor, closes them on `stop()`.
+    let host: LinkHost
+    var group: MultiThreadedEventLoopGroup { host.group }
+    /// The node's events: what the mesh publishes (links, transfers, presence) with what the node
+    /// does (messages, contacts, imports).
+    public nonisolated let events: NodeEvents
     let instanceName: String
 
     var links: [Int: Link] = [:]
@@ -51,23 +53,22 @@ public actor Mesh {
     var dialing: Set<String> = []
     /// Services that mDNS reported and has not withdrawn: redialled while no link to them is up.
     var discoveredServices: [String: PeerAddress] = [:]
-    var listener: Channel?
-    /// Accepts connections; it closes the listening channel on its way out, so `stop()` waits for it.
-    var listenerTask: Task<Void, Never>?
     var discovery: AvahiDiscovery?
-    var mdnsState = "off"
+    var mdnsState = DiscoveryState.off("not started")
     var dht: DHTNode?
-    var dhtState = "off"
+    var dhtState = DiscoveryState.off("not started")
     /// Addresses found in contacts' DHT records, by contact id.
     var rendezvous: [String: [PeerAddress]] = [:]
     /// Relay addresses and the state of their links, and the node's own relays as last read.
     var relays: [String: RelayState] = [:]
     var ownRelays: [String] = []
     var tasks: [Task<Void, Never>] = []
-    /// Every connection being run, handshaking or linked: `stop()` closes them all and waits for them.
-    var openChannels: [ObjectIdentifier: Channel] = [:]
     var stopped = false
     var stateDirty = true
+    /// The profile's `node.sock`, through which other processes say they changed the store.
+    var socketChannel: Channel?
+    /// Without `node.sock` (see `startSocket`), the store is looked at every poll interval instead.
+    var watchStore = true
     public private(set) var boundPort: Int?
 
     /// The most bytes of unfinished bundles kept for resuming, and the most of them.
@@ -90,8 +91,8 @@ public actor Mesh {
         let since: Int64
         /// The relay address, for a link to a relay.
         let relay: String?
-        /// How the link came about: mdns, static, dht, relay or incoming.
-        let via: String
+        /// How the link came about.
+        let via: LinkOrigin
         var reconciler: Reconciler?
         var lastSync = ContinuousClock.now
         var lastSent = ContinuousClock.now
@@ -107,7 +108,7 @@ public actor Mesh {
         var bytesReceived: Int64 = 0
         var sending: RunState.Progress?
 
-        init(id: Int, channel: Channel, peer: LinkPeer, since: Int64, relay: String?, via: String) {
+        init(id: Int, channel: Channel, peer: LinkPeer, since: Int64, relay: String?, via: LinkOrigin) {
             self.id = id
             self.channel = channel
             self.peer = peer
@@ -140,7 +141,6 @@ public actor Mesh {
         node = try Node(home: home, clock: clock, logger: logger)
         self.configuration = configuration
         self.logger = logger
-        group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         linkKey = AgreementKey.generate()
         var hello = LinkHello()
         if let name = configuration.visibleAs {
@@ -154,60 +154,40 @@ public actor Mesh {
             logger: logger)
         lc.handshakeTimeout = .nanoseconds(Int64(configuration.handshakeTimeout / .nanoseconds(1)))
         lc.idleTimeout = .nanoseconds(Int64(configuration.idleTimeout / .nanoseconds(1)))
-        linkConfiguration = lc
-        (events, eventSink) = AsyncStream.makeStream(of: MeshEvent.self, bufferingPolicy: .bufferingNewest(1024))
+        host = LinkHost(configuration: lc, waterMark: Mesh.writeBufferWaterMark)
+        events = node.events
         instanceName = "mule-" + Hex.encode(Sodium.randomBytes(5))
     }
 
     public var profile: Profile { node.profile }
 
+    /// The events from now on, until the node stops.
+    public nonisolated func subscribe() -> AsyncStream<NodeEvent> { events.subscribe() }
+
     // MARK: Life cycle
 
     /// Listens, starts discovery and the static peers, and the background work. Returns once listening.
     public func start() async throws {
-        cursor = try node.store.read { tx in try tx.lastBundleRow() }
-        let server: NIOAsyncChannel<LinkChannel, Never>
-        do { server = try await bind() } catch let e as IOError {
-            throw MeshError.cannotListen(configuration.listen.description, String(cString: strerror(e.errnoCode)))
-        } catch {
-            throw MeshError.cannotListen(configuration.listen.description, "\(error)")
-        }
-        listener = server.channel
-        boundPort = server.channel.localAddress?.port
-        let listenText = PeerAddress(host: configuration.listen.host, port: boundPort ?? configuration.listen.port).description
-        eventSink.yield(.listening(listenText))
-        logger.info("listening", metadata: ["address": "\(listenText)"])
-        listenerTask = Task { [weak self] in
-            do {
-                try await server.executeThenClose { inbound in
-                    for try await child in inbound {
-                        guard let self else { return }
-                        Task { await self.runLink(child, via: "incoming", dialed: nil) }
-                    }
-                }
-            } catch {
-                self?.logger.debug("listener closed", metadata: ["reason": "\(error)"])
+        cursor = try node.lastBundleRow()
+        do {
+            boundPort = try await host.listen(host: configuration.listen.host, port: configuration.listen.port) {
+                [weak self] child in await self?.runLink(child, via: .incoming, dialed: nil)
             }
+        } catch {
+            throw MeshError.cannotListen(error.address, error.reason)
         }
+        let listening = PeerAddress(host: configuration.listen.host, port: boundPort ?? configuration.listen.port)
+        events.publish(.listening(listening))
+        logger.info("listening", metadata: ["address": "\(listening)"])
         for peer in configuration.staticPeers {
             tasks.append(Task { [weak self] in await self?.keepDialing(peer) })
         }
-        if configuration.mdns { startDiscovery() } else { mdnsState = "off: --no-mdns" }
+        if configuration.publishState { watchStore = !(await startSocket()) }
+        if configuration.mdns { startDiscovery() } else { mdnsState = .off("--no-mdns") }
+        let stream = events.subscribe()
+        tasks.append(Task { [weak self] in await self?.follow(stream) })
         if let c = configuration.dht { tasks.append(Task { [weak self] in await self?.runRendezvous(c) }) }
         tasks.append(Task { [weak self] in await self?.tick() })
-    }
-
-    private func bind() async throws -> NIOAsyncChannel<LinkChannel, Never> {
-        try await ServerBootstrap(group: group)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .serverChannelOption(.backlog, value: 64)
-            .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
-            .childChannelOption(.writeBufferWaterMark, value: Mesh.writeBufferWaterMark)
-            .bind(host: configuration.listen.host, port: configuration.listen.port) { [linkConfiguration] channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try Mesh.configure(channel, linkConfiguration, initiator: false)
-                }
-            }
     }
 
     /// Closes every link and the listener, withdraws the mDNS service, and writes the final state.
@@ -217,25 +197,22 @@ public actor Mesh {
         for t in tasks { t.cancel() }
         discovery?.stop()
         discovery = nil
-        try? await listener?.close()
-        await listenerTask?.value
         await dht?.stop()
         dht = nil
-        for channel in openChannels.values { channel.close(promise: nil) }
-        links.removeAll()
+        if let socketChannel {
+            try? await socketChannel.close()
+            unlink(node.profile.socketPath)
+        }
         // Let connections finish closing on the event loop before it goes away, and give a dial that
         // is about to connect a moment to hand its channel over (a connect that hangs is not waited for).
         let start = ContinuousClock.now
-        while ContinuousClock.now - start < .seconds(3) {
-            let dialsSettled = dialing.isEmpty || ContinuousClock.now - start > .milliseconds(300)
-            if openChannels.isEmpty && dialsSettled { break }
-            try? await Task.sleep(for: .milliseconds(5))
-        }
+        await host.close { dialing.isEmpty || ContinuousClock.now - start > .milliseconds(300) }
+        links.removeAll()
         flushImports()
         stateDirty = true
         publishState()
-        eventSink.finish()
-        try? await group.shutdownGracefully()
+        events.finish()
+        await host.shutdown()
     }
 
     // MARK: Background work
@@ -247,7 +224,7 @@ public actor Mesh {
         while !Task.isCancelled && !stopped {
             try? await Task.sleep(for: configuration.pollInterval)
             if stopped { return }
-            checkStore()
+            if watchStore { checkStore() }
             let now = ContinuousClock.now
             for link in links.values {
                 if link.relay == nil, link.peer.weInitiated, link.reconciler == nil,
@@ -274,10 +251,11 @@ public actor Mesh {
         }
     }
 
-    /// Offers bundles that another process (the CLI) stored since the last look.
+    /// Offers bundles that another process (the CLI) stored since the last look: only when
+    /// `node.sock` could not be opened, through which the CLI says so itself.
     private func checkStore() {
         do {
-            let last = try node.store.read { tx in try tx.lastBundleRow() }
+            let last = try node.lastBundleRow()
             if last != cursor { announce() }
         } catch {
             logger.warning("store check failed", metadata: ["reason": "\(error)"])
@@ -287,6 +265,18 @@ public actor Mesh {
     /// Checks the store now (after an in-process send) instead of at the next poll.
     public func kick() {
         scheduleAnnounce()
+    }
+
+    /// Reacts to what the node did in this process: what it stored is offered at once.
+    private func follow(_ stream: AsyncStream<NodeEvent>) async {
+        for await e in stream {
+            if stopped { return }
+            switch e {
+            case .stored: scheduleAnnounce()
+            case .contactsChanged: stateDirty = true
+            default: break
+            }
+        }
     }
 
     // MARK: Sending on a link
@@ -301,19 +291,13 @@ public actor Mesh {
     func announce() {
         announceScheduled = false
         guard !links.isEmpty else {
-            cursor = (try? node.store.read { tx in try tx.lastBundleRow() }) ?? cursor
+            cursor = (try? node.lastBundleRow()) ?? cursor
             return
         }
         do {
             while true {
-                let (rows, push) = try node.store.read { tx -> ([BundleRow], [StoredBundle]) in
-                    let rows = try tx.bundleRows(after: cursor, limit: LinkFrame.maxIDs)
-                    var push: [StoredBundle] = []
-                    for r in rows where r.own && r.size <= LinkFrame.maxPartData {
-                        if let b = try tx.bundle(id: r.id) { push.append(b) }
-                    }
-                    return (rows, push)
-                }
+                let (rows, push) = try node.bundlesStored(
+                    after: cursor, limit: LinkFrame.maxIDs, pushLimit: LinkFrame.maxPartData)
                 guard let last = rows.last else { return }
                 cursor = last.row
                 storeGeneration += 1
@@ -332,7 +316,7 @@ public actor Mesh {
                     link.lastSent = .now
                     link.channel.flush()
                 }
-                if !push.isEmpty { try markSent(push) }
+                if !push.isEmpty { try node.markSent(push) }
                 receivedFrom.removeAll(keepingCapacity: true)
                 stateDirty = true
                 if rows.count < LinkFrame.maxIDs { return }
@@ -348,62 +332,43 @@ public actor Mesh {
         Task { self.announce() }
     }
 
-    private func markSent(_ bundles: [StoredBundle]) throws {
-        let hashes = bundles.compactMap { $0.own && $0.kind == .message ? $0.dropHash : nil }
-        guard !hashes.isEmpty else { return }
-        try node.store.write { tx in
-            for h in hashes { try tx.markSent(dropHash: h) }
-        }
-    }
-
-    /// Sends the bundles a peer asked for, in parts, a batch at a time; waits for each batch to
-    /// reach the socket, so a slow peer holds at most one batch in memory.
+    /// Sends the bundles a peer asked for, in parts, a batch (about 1 MiB) at a time; waits for
+    /// each batch to reach the socket, so a slow peer holds at most one batch in memory.
     func pump(_ linkID: Int) async {
-        while let link = links[linkID], !link.queue.isEmpty {
-            let found: [(LinkFrame.Want, StoredBundle?)]
-            do {
-                found = try node.store.read { tx in
-                    var out: [(LinkFrame.Want, StoredBundle?)] = []
-                    var bytes = 0
-                    for w in link.queue {
-                        if bytes >= 1 << 20 { break }
-                        let b = try tx.bundle(id: w.id)
-                        bytes += b?.data.count ?? 0
-                        out.append((w, b))
-                    }
-                    return out
+        guard let channel = links[linkID]?.channel else { return }
+        let done = await channel.sendWanted(
+            next: { () -> [(LinkFrame.Want, StoredBundle?)] in
+                guard let link = links[linkID], !link.queue.isEmpty else { return [] }
+                do {
+                    let bundles = try node.bundles(link.queue.map(\.id), byteBudget: 1 << 20)
+                    defer { link.queue.removeFirst(bundles.count) }
+                    return Array(zip(link.queue, bundles))
+                } catch {
+                    logger.warning("cannot read bundles to send", metadata: ["reason": "\(error)"])
+                    link.queue.removeAll()
+                    return []
                 }
-                link.queue.removeFirst(found.count)
-            } catch {
-                logger.warning("cannot read bundles to send", metadata: ["reason": "\(error)"])
-                link.queue.removeAll()
-                break
-            }
-            var last: EventLoopFuture<Void>?
-            for (w, b) in found {
-                guard let b else {
-                    // Gone since it was offered (delivered, expired or evicted): say so.
-                    last = link.channel.write(LinkFrame.gone(w.id))
-                    continue
-                }
+            },
+            data: \.data,
+            progress: { b, sent in
+                guard let link = links[linkID] else { return false }
                 let total = Int64(b.data.count)
-                last = await link.channel.writeParts(of: b.data, id: b.id, from: Int(w.offset)) { sent in
-                    link.sending = RunState.Progress(bytes: Int64(sent), total: total)
-                    eventSink.yield(.progress(address: link.peer.address, receiving: false, bytes: Int64(sent), total: total))
-                    return links[linkID] != nil
-                }
-                if last == nil { return }
+                link.sending = RunState.Progress(bytes: Int64(sent), total: total)
+                events.publish(.transfer(address: link.peer.address, receiving: false, bytes: Int64(sent), total: total))
+                return true
+            },
+            sent: { b in
+                guard let link = links[linkID] else { return }
                 link.sending = nil
                 link.bundlesSent += 1
                 link.bytesSent += Int64(b.data.count)
-            }
-            link.lastSent = .now
-            link.channel.flush()
-            try? markSent(found.compactMap { $0.1 }.filter(\.own))
-            stateDirty = true
-            do { try await last?.get() } catch { return }
-        }
-        links[linkID]?.pumping = false
+            },
+            batchSent: { batch in
+                links[linkID]?.lastSent = .now
+                try? node.markSent(batch.filter(\.own))
+                stateDirty = true
+            })
+        if done { links[linkID]?.pumping = false }
     }
 
     // MARK: Receiving
@@ -422,7 +387,7 @@ public actor Mesh {
             let link = links[linkID]
             let source = link.map { "link \($0.peer.address)" } ?? "link"
             do {
-                let r = try node.receive(raws, from: source, path: link.map(path(of:)) ?? "lan", tags: &tagCache)
+                let r = try node.receive(raws, from: source, path: link.map(path(of:)) ?? .lan, tags: &tagCache)
                 bundles += r.imported
                 messages += r.delivered
                 if r.imported > 0 || !r.releases.isEmpty { storeGeneration += 1 }
@@ -438,7 +403,7 @@ public actor Mesh {
             }
             for raw in raws { receivedFrom[Node.bundleID(raw)] = linkID }
         }
-        if bundles > 0 { eventSink.yield(.received(bundles: bundles, messages: messages)) }
+        if bundles > 0 { events.publish(.received(bundles: bundles, messages: messages)) }
         announce()
     }
 

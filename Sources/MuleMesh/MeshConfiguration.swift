@@ -1,35 +1,9 @@
 import MuleDHT
+import MuleWire
 
-/// A `HOST:PORT` to listen on or connect to. IPv6 hosts are written in brackets: `[::1]:4747`.
-public struct PeerAddress: Hashable, Sendable, CustomStringConvertible {
-    public var host: String
-    public var port: Int
-
-    public init(host: String, port: Int) {
-        self.host = host
-        self.port = port
-    }
-
-    /// Parses `HOST:PORT`, `[V6]:PORT`, or `:PORT` (all IPv4 interfaces).
-    public init?(parsing text: String, defaultHost: String = "0.0.0.0") {
-        var host: Substring
-        let portText: Substring
-        if text.hasPrefix("[") {
-            guard let close = text.firstIndex(of: "]"), text[text.index(after: close)...].hasPrefix(":") else { return nil }
-            host = text[text.index(after: text.startIndex)..<close]
-            portText = text[text.index(close, offsetBy: 2)...]
-        } else {
-            guard let colon = text.lastIndex(of: ":") else { return nil }
-            host = text[..<colon]
-            portText = text[text.index(after: colon)...]
-        }
-        if host.isEmpty { host = Substring(defaultHost) }
-        guard let port = Int(portText), (0...65535).contains(port), !host.contains(" ") else { return nil }
-        self.init(host: String(host), port: port)
-    }
-
-    public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
-}
+/// A `HOST:PORT` to listen on or connect to (`HostPort`, the one parser). IPv6 hosts are
+/// written in brackets: `[::1]:4747`.
+public typealias PeerAddress = HostPort
 
 /// How a node runs: where it listens, whom it dials, whether it uses mDNS.
 public struct MeshConfiguration: Sendable {

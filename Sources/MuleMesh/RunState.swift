@@ -1,11 +1,55 @@
 import Foundation
 import MuleNode
 
+/// How a link came about.
+public enum LinkOrigin: String, Sendable, Codable {
+    /// Dialled: a service mDNS found on the LAN.
+    case mdns
+    /// Dialled: a `--peer` given on the command line.
+    case `static`
+    /// Dialled: an address from a contact's DHT record.
+    case dht
+    /// Dialled: a relay.
+    case relay
+    /// Accepted: the peer dialled this node.
+    case incoming
+}
+
+/// Whether a way of finding peers (mDNS, the DHT) runs. Written as `on`, `joining`, or
+/// `off: REASON` in node.json.
+public enum DiscoveryState: Sendable, Equatable, Codable, CustomStringConvertible {
+    case on
+    case joining
+    case off(String)
+
+    public var description: String {
+        switch self {
+        case .on: "on"
+        case .joining: "joining"
+        case .off(let reason): "off: \(reason)"
+        }
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let text = try decoder.singleValueContainer().decode(String.self)
+        switch text {
+        case "on": self = .on
+        case "joining": self = .joining
+        default: self = .off(text.hasPrefix("off: ") ? String(text.dropFirst(5)) : text)
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.singleValueContainer()
+        try c.encode(description)
+    }
+}
+
 /// What a running node publishes in its profile (`node.json`) for `mule peers` and `mule nearby`.
 public struct RunState: Codable, Sendable {
     public struct Link: Codable, Sendable {
         public var address: String
-        public var direction: String  // in | out
+        public var direction: LinkDirection
         public var since: Int64  // Unix ms
         public var bundlesSent: Int
         public var bundlesReceived: Int
@@ -24,7 +68,7 @@ public struct RunState: Codable, Sendable {
 
     public struct Seen: Codable, Sendable {
         public var address: String
-        public var via: String  // mdns | static | incoming
+        public var via: LinkOrigin
         public var lastSeen: Int64
     }
 
@@ -40,7 +84,7 @@ public struct RunState: Codable, Sendable {
     public var pid: Int32
     public var listen: String
     public var instance: String?
-    public var mdns: String  // on | off: reason
+    public var mdns: DiscoveryState
     public var updated: Int64
     public var links: [Link] = []
     public var recent: [Seen] = []

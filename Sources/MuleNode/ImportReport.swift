@@ -18,6 +18,8 @@ public struct ImportReport: Sendable {
     /// Proofs that bundles addressed here arrived, for a relay to delete its copies: the ack secret
     /// of each message opened (new or not), the id of each receipt. Not compared by `==`.
     public var releases: [[UInt8]] = []
+    /// What the import changed, published once its transaction committed.
+    var events: [NodeEvent] = []
 
     public init() {}
 }

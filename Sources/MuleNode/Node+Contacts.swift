@@ -60,7 +60,9 @@ extension Node {
                 try tx.insertContact(
                     signingKey: who.signingKey, agreementKey: who.agreementKey, name: display, state: .contact, now: now))
         }
-        return Contact(record: try record.get())
+        let contact = Contact(record: try record.get())
+        events.publish(.contactsChanged)
+        return contact
     }
 
     /// Finds one contact by its id (a hex prefix of its signing key, at least 4 digits) or its name.
@@ -84,6 +86,7 @@ extension Node {
         var c = try resolveContact(query)
         try write { tx in try tx.setContactState(id: c.record.id, state) }
         c.record.state = state
+        events.publish(.contactsChanged)
         return c
     }
 
@@ -91,6 +94,7 @@ extension Node {
         let c = try resolveContact(query)
         let n = try Profile.validateName(name)
         try write { tx in try tx.renameContact(id: c.record.id, to: n) }
+        events.publish(.contactsChanged)
     }
 
     /// The tag under which `recipient` expects bundles from this node created on `day`.

@@ -36,6 +36,7 @@ extension Node {
                 try importFile(path, tags: &tags, into: &report)
             }
         }
+        events.publish(.stickImported(ImportSummary(report)))
         return report
     }
 
@@ -76,7 +77,7 @@ extension Node {
             }
             guard let first = items.first else { return }
             try ingest(
-                count: items.count, firstIndex: first.index, source: path, path: "file", tags: &tags, into: &report,
+                count: items.count, firstIndex: first.index, source: path, path: .file, tags: &tags, into: &report,
                 dropKnownBeforeOpening: true
             ) { i in
                 switch items[i].entry {
@@ -104,7 +105,7 @@ extension Node {
     /// applied in one transaction. `tags` may be kept between batches while the contacts stay the same.
     /// `path` (lan, direct, relay) is recorded on the messages and receipts that arrive.
     public func receive(
-        _ raws: [[UInt8]], from source: String, path: String, tags: inout TagCache
+        _ raws: [[UInt8]], from source: String, path: MessagePath, tags: inout TagCache
     ) throws(NodeError) -> ImportReport {
         var report = ImportReport()
         let contactsVersion = try read { tx in try tx.contactsVersion() }
@@ -129,7 +130,7 @@ extension Node {
     /// second copies within the batch: a stick full of copies costs lookups, not crypto. A link from
     /// a relay opens them anyway, since the relay needs the proof of arrival to let go of its copy.
     func ingest(
-        count: Int, firstIndex: Int = 1, source: String, path: String, tags: inout TagDirectory,
+        count: Int, firstIndex: Int = 1, source: String, path: MessagePath, tags: inout TagDirectory,
         into report: inout ImportReport, dropKnownBeforeOpening: Bool = false,
         item: @Sendable (Int) -> Incoming
     ) throws(NodeError) {
@@ -202,6 +203,7 @@ extension Node {
             for (contactId, acks) in acksBySender {
                 try queueReceipt(acks: acks, to: contactId, tx: tx, now: now)
             }
+            if d.imported > 0 || !acksBySender.isEmpty { d.events.append(.stored) }
             try tx.deleteExpired(now: now)
             d.dropped += try tx.evict(toFit: quota)
             return d
@@ -220,6 +222,7 @@ extension Node {
         report.duplicates += delta.duplicates
         report.receiptsApplied += delta.receiptsApplied
         report.dropped += delta.dropped
+        events.publish(delta.events)
     }
 
     /// Removes the bundles addressed here that are known (stored, seen, or delivered) or that came
@@ -273,7 +276,7 @@ extension Node {
     }
 
     private func apply(
-        _ c: Candidate, tx: StoreTransaction, now: Int64, files: String, path: String, report d: inout ImportReport,
+        _ c: Candidate, tx: StoreTransaction, now: Int64, files: String, path: MessagePath, report d: inout ImportReport,
         acks: inout [Int64: [[UInt8]]], saved: inout [String]
     ) throws {
         let expiresAt = Int64(c.bundle.expiresAtUnixMs)
@@ -320,6 +323,7 @@ extension Node {
                 contact = try tx.insertContact(
                     signingKey: content.senderSigningKey, agreementKey: content.senderAgreementKey, name: name,
                     state: .request, now: now)
+                if let c = contact { d.events.append(.contactRequest(Contact(record: c))) }
             }
             guard let sender = contact, sender.state != .blocked,
                 sender.agreementKey == content.senderAgreementKey
@@ -346,34 +350,40 @@ extension Node {
                 record.fileSize = Int64(data.count)
             }
             try tx.insert(record)
+            d.events.append(.messageArrived(Message(record: record, contact: Contact(record: sender))))
         }
     }
 
     /// Drops the bundles a receipt proves delivered and marks this node's own messages delivered.
     private func applyReceipt(
-        _ r: ReceiptEnvelope, tx: StoreTransaction, now: Int64, path: String, report d: inout ImportReport
+        _ r: ReceiptEnvelope, tx: StoreTransaction, now: Int64, path: MessagePath, report d: inout ImportReport
     ) throws {
         try applyAcks(r.acks, tx: tx, now: now, path: path, report: &d)
     }
 
-    func applyAcks(_ acks: [[UInt8]], tx: StoreTransaction, now: Int64, path: String, report d: inout ImportReport) throws {
+    func applyAcks(_ acks: [[UInt8]], tx: StoreTransaction, now: Int64, path: MessagePath, report d: inout ImportReport) throws {
         let markExpiry = now + Int64(MuleBundle.maxLifetimeMs)
         for ack in acks {
             let h = Sealer.dropHash(ackSecret: ack)
             d.dropped += try tx.markDelivered(dropHash: h, expiresAt: markExpiry)
-            if try tx.markMessageDelivered(dropHash: h, at: now, path: path) { d.receiptsApplied += 1 }
+            if let contactID = try tx.markMessageDelivered(dropHash: h, at: now, path: path) {
+                d.receiptsApplied += 1
+                d.events.append(.messageStatus(id: Node.messageID(h), contactID: contactID, status: .delivered, path: path))
+            }
         }
     }
 
     /// Applies ack secrets learnt outside a receipt bundle (a relay saw the recipient reveal them):
     /// each marks the message with its drop hash delivered and drops carried copies.
-    public func applyAcks(_ acks: [[UInt8]], path: String) throws(NodeError) -> ImportReport {
+    public func applyAcks(_ acks: [[UInt8]], path: MessagePath) throws(NodeError) -> ImportReport {
         let now = clock()
-        return try write { tx in
+        let d = try write { tx in
             var d = ImportReport()
             try applyAcks(acks, tx: tx, now: now, path: path, report: &d)
             return d
         }
+        events.publish(d.events)
+        return d
     }
 
     /// Queues one receipt bundle revealing the ack secrets of the messages just delivered from a contact.

@@ -77,7 +77,9 @@ extension Node {
         }
         if promote { contact.record.state = .contact }
         logger.debug("queued messages", metadata: ["count": "\(prepared.count)"])
-        return prepared.map { Message(record: $0.1, contact: contact) }
+        let messages = prepared.map { Message(record: $0.1, contact: contact) }
+        events.publish(messages.map { .messageQueued($0) } + (promote ? [.contactsChanged] : []) + [.stored])
+        return messages
     }
 
     /// Reads a file to send, refusing directories and files over the attachment limit.

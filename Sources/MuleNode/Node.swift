@@ -10,7 +10,10 @@ import MuleWire
 /// and read what it logged.
 public final class Node {
     public let profile: Profile
-    public let store: Store
+    /// The store: only the node reads and writes it, so every change it makes is published.
+    let store: Store
+    /// What this node did, for whoever shows it or reacts to it.
+    public let events = NodeEvents()
     let clock: @Sendable () -> Int64
     let logger: Logger
 
@@ -84,13 +87,10 @@ public final class Node {
         try read { tx in try tx.setting("relays") }.map { $0.split(separator: "\n").map(String.init) } ?? []
     }
 
-    /// True for `HOST:PORT` with a port in 1…65535 and a host without spaces or slashes.
+    /// True for a `HOST:PORT` (`HostPort`) of at most 64 bytes with a host and a port in 1…65535.
     public static func isRelayAddress(_ text: String) -> Bool {
-        guard text.utf8.count <= 64, let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
-            (1...65535).contains(port)
-        else { return false }
-        let host = text[..<colon]
-        return !host.isEmpty && !host.contains(" ") && !host.contains("/")
+        guard text.utf8.count <= 64, let a = HostPort(parsing: text, defaultHost: "") else { return false }
+        return a.port >= 1 && !a.host.isEmpty
     }
 
     @discardableResult

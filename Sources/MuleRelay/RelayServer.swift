@@ -18,8 +18,8 @@ public actor RelayServer {
     let configuration: RelayConfiguration
     let store: RelayStore
     let logger: Logger
-    let group: MultiThreadedEventLoopGroup
-    let linkConfiguration: LinkConfiguration
+    /// Listens, runs every link on this actor, closes them on `stop()`.
+    let host: LinkHost
     let clock: @Sendable () -> Int64
     /// Keys the hash of a depositor's address block, so the store holds no addresses.
     let sourceKey: [UInt8]
@@ -27,13 +27,8 @@ public actor RelayServer {
     /// Tags subscribed over all links, bounded by `configuration.maxSubscribedTags`.
     var subscribedTags = 0
     var nextID = 1
-    var listener: Channel?
-    /// Accepts connections; it closes the listening channel on its way out, so `stop()` waits for it.
-    var listenerTask: Task<Void, Never>?
     var tasks: [Task<Void, Never>] = []
     var stopped = false
-    /// Every connection being run, handshaking or linked: `stop()` closes them all and waits for them.
-    var openChannels: [ObjectIdentifier: Channel] = [:]
     /// Bytes of deposits being received on all links: bounded by `maxBufferedBytes`.
     var buffered = 0
     /// Bytes of deposits in progress by source address block (what `maxBufferedBytesPerSource` bounds).
@@ -103,7 +98,6 @@ public actor RelayServer {
             store = try RelayStore(path: configuration.dataDirectory + "/relay.sqlite")
             sourceKey = try store.secret("source-key") { Sodium.randomBytes(32) }
         } catch { throw .store(error) }
-        group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         var lc = LinkConfiguration(
             staticKey: AgreementKey.generate(), hello: LinkHello(),
             gate: LinkGate(
@@ -112,7 +106,7 @@ public actor RelayServer {
             logger: logger)
         lc.handshakeTimeout = .nanoseconds(Int64(configuration.handshakeTimeout / .nanoseconds(1)))
         lc.idleTimeout = .nanoseconds(Int64(configuration.idleTimeout / .nanoseconds(1)))
-        linkConfiguration = lc
+        host = LinkHost(configuration: lc)
     }
 
     /// What the store holds now.
@@ -125,38 +119,12 @@ public actor RelayServer {
     /// Listens; returns the bound port once it does.
     @discardableResult
     public func start() async throws(RelayError) -> Int {
-        let where_ = "\(configuration.host):\(configuration.port)"
-        let server: NIOAsyncChannel<NIOAsyncChannel<LinkEvent, LinkFrame>, Never>
         do {
-            server = try await ServerBootstrap(group: group)
-                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-                .serverChannelOption(.backlog, value: 128)
-                .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
-                .bind(host: configuration.host, port: configuration.port) { [linkConfiguration] channel in
-                    channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHandler(
-                            NoiseLinkHandler(configuration: linkConfiguration, initiator: false))
-                        return try NIOAsyncChannel<LinkEvent, LinkFrame>(wrappingChannelSynchronously: channel)
-                    }
-                }
-        } catch let e as IOError {
-            throw .cannotListen(where_, String(cString: strerror(e.errnoCode)))
-        } catch {
-            throw .cannotListen(where_, "\(error)")
-        }
-        listener = server.channel
-        boundPort = server.channel.localAddress?.port
-        listenerTask = Task { [weak self] in
-            do {
-                try await server.executeThenClose { inbound in
-                    for try await child in inbound {
-                        guard let self else { return }
-                        Task { await self.run(child) }
-                    }
-                }
-            } catch {
-                self?.logger.debug("listener closed", metadata: ["reason": "\(error)"])
+            boundPort = try await host.listen(host: configuration.host, port: configuration.port, backlog: 128) {
+                [weak self] child in await self?.run(child)
             }
+        } catch {
+            throw .cannotListen(error.address, error.reason)
         }
         tasks.append(Task { [weak self] in await self?.sweep() })
         let stats = try? store.statistics()
@@ -173,16 +141,10 @@ public actor RelayServer {
         guard !stopped else { return }
         stopped = true
         for t in tasks { t.cancel() }
-        try? await listener?.close()
-        await listenerTask?.value
-        for channel in openChannels.values { channel.close(promise: nil) }
-        // Let them finish closing on the event loop before it goes away.
-        let start = ContinuousClock.now
-        while !openChannels.isEmpty && ContinuousClock.now - start < .seconds(3) {
-            try? await Task.sleep(for: .milliseconds(5))
-        }
+        // Lets the links finish closing on the event loop before it goes away.
+        await host.close()
         clients.removeAll()
-        try? await group.shutdownGracefully()
+        await host.shutdown()
     }
 
     func sweep() async {
@@ -210,12 +172,9 @@ public actor RelayServer {
 
     // MARK: Links
 
-    func run(_ channel: NIOAsyncChannel<LinkEvent, LinkFrame>) async {
-        let channelKey = ObjectIdentifier(channel.channel)
-        openChannels[channelKey] = channel.channel
-        defer { openChannels[channelKey] = nil }
-        if stopped { channel.channel.close(promise: nil) }
-        let end = await channel.runLink(
+    func run(_ channel: LinkChannel) async {
+        let end = await host.run(
+            channel,
             attach: { peer in attach(peer, channel: channel.channel) },
             handle: { frame, id throws(LinkError) in try handle(frame, from: id) })
         let reason = end.reason
@@ -266,13 +225,7 @@ public actor RelayServer {
 
     /// An 8-byte keyed hash of the address block (IPv4 /24, IPv6 /48) a link comes from.
     func sourceHash(_ address: String) -> [UInt8] {
-        var block = address
-        if address.hasPrefix("[") {
-            let inside = address.dropFirst().prefix { $0 != "]" }
-            block = inside.split(separator: ":", omittingEmptySubsequences: false).prefix(3).joined(separator: ":")
-        } else if let colon = address.lastIndex(of: ":") {
-            block = address[..<colon].split(separator: ".").prefix(3).joined(separator: ".")
-        }
+        let block = HostPort(parsing: address)?.block ?? address
         return Sodium.blake2b(outputLength: 8, key: sourceKey, Array("mule-relay-source-v1".utf8), Array(block.utf8))
     }
 
@@ -499,22 +452,18 @@ public actor RelayServer {
 
     /// Sends the bundles a link asked for, in parts, a batch at a time.
     func pump(_ id: Int) async {
-        while let c = clients[id], !c.queue.isEmpty {
-            let batch = c.queue.prefix(64)
-            c.queue.removeFirst(batch.count)
-            var last: EventLoopFuture<Void>?
-            for w in batch {
-                guard let e = try? store.entry(id: w.id), c.tags.contains(e.tag) else {
-                    last = c.channel.write(LinkFrame.gone(w.id))
-                    continue
-                }
-                last = await c.channel.writeParts(of: e.data, id: e.id, from: Int(w.offset)) { _ in clients[id] != nil }
-                if last == nil { return }
-                counters.handedOut += 1
-            }
-            c.channel.flush()
-            do { try await last?.get() } catch { return }
-        }
-        clients[id]?.pumping = false
+        guard let channel = clients[id]?.channel else { return }
+        let done = await channel.sendWanted(
+            next: { () -> [(LinkFrame.Want, RelayStore.Entry?)] in
+                guard let c = clients[id] else { return [] }
+                let batch = c.queue.prefix(64)
+                c.queue.removeFirst(batch.count)
+                // Only bundles under a tag the link subscribed to; anything else is `gone` to it.
+                return batch.map { w in (w, (try? store.entry(id: w.id)).flatMap { c.tags.contains($0.tag) ? $0 : nil }) }
+            },
+            data: \.data,
+            progress: { _, _ in clients[id] != nil },
+            sent: { _ in counters.handedOut += 1 })
+        if done { clients[id]?.pumping = false }
     }
 }

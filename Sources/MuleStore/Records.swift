@@ -41,6 +41,18 @@ public struct ContactRecord: Sendable, Equatable {
     public var relays: [String] = []
 }
 
+/// How a message (or, for an outgoing one, its receipt) reached this node.
+public enum MessagePath: String, Sendable, Codable, CaseIterable {
+    /// Over a link on the local network (mDNS, or a peer at a private address).
+    case lan
+    /// Over a link across the internet (an address found in the DHT, or a public one).
+    case direct
+    /// Fetched from a store-and-forward relay.
+    case relay
+    /// Imported from a bundle file (a stick).
+    case file
+}
+
 public struct MessageRecord: Sendable, Equatable {
     public enum Direction: String, Sendable { case incoming = "in", outgoing = "out" }
     public enum Status: String, Sendable { case queued, sent, delivered, received }
@@ -57,13 +69,13 @@ public struct MessageRecord: Sendable, Equatable {
     public var receivedAt: Int64?
     public var deliveredAt: Int64?
     public var dropHash: [UInt8]
-    /// How the message (incoming) or its receipt (outgoing) arrived: lan, direct, relay or file.
-    public var path: String?
+    /// How the message (incoming) or its receipt (outgoing) arrived.
+    public var path: MessagePath?
 
     public init(
         id: String, contactId: Int64, direction: Direction, body: String?, fileName: String?, filePath: String?,
         fileSize: Int64?, status: Status, sentAt: Int64, receivedAt: Int64?, deliveredAt: Int64?, dropHash: [UInt8],
-        path: String? = nil
+        path: MessagePath? = nil
     ) {
         self.path = path
         self.id = id

@@ -11,7 +11,7 @@ extension StoreTransaction {
                 """
         ).execute(arguments: [
             m.id, m.contactId, m.direction.rawValue, m.body, m.fileName, m.filePath, m.fileSize, m.status.rawValue,
-            m.sentAt, m.receivedAt, m.deliveredAt, m.dropHash.data, m.path,
+            m.sentAt, m.receivedAt, m.deliveredAt, m.dropHash.data, m.path?.rawValue,
         ])
     }
 
@@ -30,16 +30,18 @@ extension StoreTransaction {
         return try Row.fetchAll(db, sql: "SELECT * FROM message ORDER BY sentAt, rowid").map(MessageRecord.init(row:))
     }
 
-    /// Marks an outgoing message delivered. Returns true if it was this node's and not yet delivered.
+    /// Marks an outgoing message delivered. Returns its contact's id if it was this node's and
+    /// not yet delivered, nil otherwise.
     @discardableResult
-    public func markMessageDelivered(dropHash: [UInt8], at time: Int64, path: String? = nil) throws -> Bool {
-        try db.cachedStatement(
-            sql: """
-                UPDATE message SET status = 'delivered', deliveredAt = ?, path = ?
-                WHERE dropHash = ? AND direction = 'out' AND status != 'delivered'
-                """
-        ).execute(arguments: [time, path, dropHash.data])
-        return db.changesCount > 0
+    public func markMessageDelivered(dropHash: [UInt8], at time: Int64, path: MessagePath? = nil) throws -> Int64? {
+        try Int64.fetchOne(
+            db.cachedStatement(
+                sql: """
+                    UPDATE message SET status = 'delivered', deliveredAt = ?, path = ?
+                    WHERE dropHash = ? AND direction = 'out' AND status != 'delivered'
+                    RETURNING contactId
+                    """),
+            arguments: [time, path?.rawValue, dropHash.data])
     }
 
     /// queued → sent for every outgoing message whose bundle left this node.
@@ -58,18 +60,23 @@ extension MessageRecord {
             body: try r.optionalText("body"), fileName: try r.optionalText("fileName"),
             filePath: try r.optionalText("filePath"), fileSize: try r.value("fileSize"),
             status: try r.state("status", Status.self), sentAt: try r.value("sentAt"), receivedAt: try r.value("receivedAt"),
-            deliveredAt: try r.value("deliveredAt"), dropHash: try r.bytes("dropHash"), path: try r.optionalText("path"))
+            deliveredAt: try r.value("deliveredAt"), dropHash: try r.bytes("dropHash"),
+            path: try r.optionalText("path").map { MessagePath(rawValue: $0) ?? .file })
     }
 }
 
 extension StoreTransaction {
     /// queued → sent for the outgoing message with this drop hash, once its bundle left on a link.
     @discardableResult
-    public func markSent(dropHash: [UInt8]) throws -> Bool {
-        try db.cachedStatement(
-            sql: "UPDATE message SET status = 'sent' WHERE dropHash = ? AND direction = 'out' AND status = 'queued'"
-        ).execute(arguments: [dropHash.data])
-        return db.changesCount > 0
+    /// Returns the message's contact id if it changed, nil otherwise.
+    public func markSent(dropHash: [UInt8]) throws -> Int64? {
+        try Int64.fetchOne(
+            db.cachedStatement(
+                sql: """
+                    UPDATE message SET status = 'sent' WHERE dropHash = ? AND direction = 'out' AND status = 'queued'
+                    RETURNING contactId
+                    """),
+            arguments: [dropHash.data])
     }
 }
 

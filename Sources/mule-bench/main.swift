@@ -254,18 +254,14 @@ await meshA.stop()
 await meshB.stop()
 let (meshC, meshD) = try await linkedPair("e2e-c", "e2e-d")
 var latencies: [Double] = []
+let arrivals = meshD.subscribe()
 let latencyTask = Task {
-    var seen = Set<String>()
     var out: [Double] = []
-    for await e in meshD.events {
-        guard case .received = e else { continue }
+    for await e in arrivals {
+        guard case .messageArrived(let m) = e else { continue }
         let now = DispatchTime.now().uptimeNanoseconds
-        for m in try await meshD.messages(with: "Ann") where m.record.direction == .incoming {
-            guard let body = m.record.body, body.hasPrefix("t="), seen.insert(m.record.id).inserted,
-                let sent = UInt64(body.dropFirst(2))
-            else { continue }
-            out.append(Double(now - sent) / 1e6)
-        }
+        guard let body = m.record.body, body.hasPrefix("t="), let sent = UInt64(body.dropFirst(2)) else { continue }
+        out.append(Double(now - sent) / 1e6)
         if out.count >= 300 { break }
     }
     return out

@@ -87,7 +87,7 @@ struct Messages: ParsableCommand {
                             text: m.record.body, file: m.record.fileName, path: m.record.filePath,
                             size: m.record.fileSize, status: m.record.status.rawValue, sentAt: Output.iso(m.record.sentAt),
                             receivedAt: m.record.receivedAt.map(Output.iso), deliveredAt: m.record.deliveredAt.map(Output.iso),
-                            via: m.record.path)
+                            via: m.record.path?.rawValue)
                     })
                 return
             }

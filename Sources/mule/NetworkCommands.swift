@@ -108,7 +108,8 @@ struct RunningNode {
         do { try await mesh.start() } catch {
             throw NodeError.invalidArgument("\(error)")
         }
-        let printer = Task { await report(mesh.events, quiet: quiet) }
+        let events = mesh.subscribe()
+        let printer = Task { await report(events, quiet: quiet) }
         return RunningNode(mesh: mesh, lock: lock, printer: printer)
     }
 
@@ -118,7 +119,7 @@ struct RunningNode {
     }
 
     /// One line per event; a bundle moving in parts shows a progress line, rewritten in place on a terminal.
-    static func report(_ events: AsyncStream<MeshEvent>, quiet: Bool) async {
+    static func report(_ events: AsyncStream<NodeEvent>, quiet: Bool) async {
         let tty = isatty(2) != 0
         var lastShown: [String: Int64] = [:]
         var progressLine = false
@@ -131,11 +132,13 @@ struct RunningNode {
             switch e {
             case .listening(let a): line("mule: listening on \(a)")
             case .discoveryOff(let r): line("mule: mDNS discovery is off: \(r)")
-            case .linkUp(let a, let d): if !quiet { line("mule: link up with \(a) (\(d))") }
+            case .linkUp(let a, let d): if !quiet { line("mule: link up with \(a) (\(d.rawValue))") }
             case .linkDown(let a, let r): if !quiet { line("mule: link down with \(a): \(r)") }
-            case .received: break
+            case .messageArrived, .messageQueued, .messageStatus, .contactRequest, .contactsChanged, .presence, .stored,
+                .stickImported, .received:
+                break
             case .deposited(let r, let n): if !quiet { line("mule: \(n) bundle(s) left with relay \(r)") }
-            case .progress(let a, let receiving, let bytes, let total):
+            case .transfer(let a, let receiving, let bytes, let total):
                 guard total >= 1 << 20 else { continue }
                 let verb = receiving ? "receiving from" : "sending to"
                 let text = "mule: \(verb) \(a): \(ByteCount.format(bytes)) of \(ByteCount.format(total))"
@@ -221,7 +224,9 @@ struct Peers: ParsableCommand {
             let s = try runState(root.global)
             if json {
                 try Output.json(
-                    Out(running: s != nil, listen: s?.listen, mdns: s?.mdns, links: s?.links ?? [], recent: s?.recent ?? []))
+                    Out(
+                        running: s != nil, listen: s?.listen, mdns: s?.mdns.description, links: s?.links ?? [],
+                        recent: s?.recent ?? []))
                 return
             }
             guard let s else {
@@ -231,7 +236,7 @@ struct Peers: ParsableCommand {
             print("Node on \(s.listen), pid \(s.pid), mDNS \(s.mdns)")
             if s.links.isEmpty { print("No links.") } else { print("Links:") }
             for l in s.links {
-                var text = "  \(l.address)  \(l.direction)  since \(Output.date(l.since))"
+                var text = "  \(l.address)  \(l.direction.rawValue)  since \(Output.date(l.since))"
                 text += "  sent \(l.bundlesSent) (\(ByteCount.format(l.bytesSent)))"
                 text += "  received \(l.bundlesReceived) (\(ByteCount.format(l.bytesReceived)))"
                 if let r = l.receiving { text += "  receiving \(ByteCount.format(r.bytes)) of \(ByteCount.format(r.total))" }
@@ -241,7 +246,7 @@ struct Peers: ParsableCommand {
             let linked = Set(s.links.map(\.address))
             let others = s.recent.filter { !linked.contains($0.address) }
             if !others.isEmpty { print("Seen recently:") }
-            for r in others { print("  \(r.address)  \(r.via)  \(Output.date(r.lastSeen))") }
+            for r in others { print("  \(r.address)  \(r.via.rawValue)  \(Output.date(r.lastSeen))") }
         }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import MuleStore
 import Testing
 
 @testable import MuleNode

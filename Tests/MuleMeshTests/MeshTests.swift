@@ -55,7 +55,8 @@ struct MeshTests {
         let mc = try await w.mesh(c, peers: [try #require(await mb.boundPort)])
         #expect(await eventually { (try? await mc.messages().count) == 40 })
         // The receipt reaches B and drops what B carried for Carol.
-        #expect(await eventually { try bob.store.read { tx in try tx.bundleCount(kind: .message) } == 0 })
+        #expect(
+            await eventually { try Store(path: bob.profile.storePath).read { tx in try tx.bundleCount(kind: .message) } == 0 })
         await mc.stop()
 
         let ma2 = try await w.mesh(a, peers: [try #require(await mb.boundPort)])

@@ -52,7 +52,7 @@ import Testing
         try await ma.send(text: "found you", to: "Bob")
         #expect(await eventually { try await mb.messages().contains { $0.record.body == "found you" } })
         // The message came over a link that the DHT found: `mule messages` says "direct".
-        #expect(try await mb.messages().first { $0.record.body == "found you" }?.record.path == "direct")
+        #expect(try await mb.messages().first { $0.record.body == "found you" }?.record.path == .direct)
         #expect(await eventually { try await ma.messages().first?.record.status == .delivered })
         #expect(await mc.linkCount == 0)
         #expect(await eventually { try await mb.contacts().first?.record.relays == ["127.0.0.1:9"] })

@@ -1,4 +1,5 @@
 import Foundation
+import MuleStore
 import Synchronization
 
 @testable import MuleNode
@@ -31,7 +32,7 @@ struct World {
 
     /// Store contents that must not change when input is rejected.
     static func snapshot(_ n: Node) throws -> [String] {
-        let ids = try n.store.read { tx in try tx.bundleIDs() }.map { $0.map { String($0) }.joined() }
+        let ids = try Store(path: n.profile.storePath).read { tx in try tx.bundleIDs() }.map { $0.map { String($0) }.joined() }
         let msgs = try n.messages().map { "\($0.record.id) \($0.record.status)" }
         let contacts = try n.contacts().map { "\($0.id) \($0.state)" }
         return ids + msgs + contacts

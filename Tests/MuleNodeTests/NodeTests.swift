@@ -1,4 +1,5 @@
 import Foundation
+import MuleStore
 import Testing
 
 @testable import MuleCrypto
@@ -56,7 +57,7 @@ import Testing
         _ = try carol.importFiles([w.dir.file("a.mule")])
 
         // Carol sees the drop hash; she tries random secrets and the drop hash itself.
-        let bytes = try carol.store.read { tx in try tx.bundlesForExport(now: 0) }[0]
+        let bytes = try Store(path: carol.profile.storePath).read { tx in try tx.bundlesForExport(now: 0) }[0]
         let forged = MuleBundle(
             tag: Sodium.randomBytes(16), creationTime: MuleBundle.coarseCreationTime(unixMs: UInt64(w.clock.read())),
             lifetime: 86_400_000, envelope: .receipt(.init(acks: [Sodium.randomBytes(32), bytes.dropHash!])))
@@ -92,15 +93,17 @@ import Testing
         _ = try alice.export(to: w.dir.file("a.mule"))
         try carol.send(to: "Bob", .text("carol's own"))
         try carol.send(to: "Bob", .text("carol's own 2"))
-        let size = try carol.store.read { tx in try tx.bundlesForExport(now: 0) }[0].data.count
+        let size = try Store(path: carol.profile.storePath).read { tx in try tx.bundlesForExport(now: 0) }[0].data.count
         try carol.setQuota(Int64(size * 4))
         _ = try carol.importFiles([w.dir.file("a.mule")])
         let s = try carol.status()
         #expect(s.carriedBundles == 4)
         #expect(s.ownBundles == 2)
         // The survivors are the four that expire last.
-        let kept = try carol.store.read { tx in try tx.bundlesForExport(now: 0) }.filter { !$0.own }.map(\.expiresAt)
-        let all = try alice.store.read { tx in try tx.bundlesForExport(now: 0) }.map(\.expiresAt).sorted()
+        let kept = try Store(path: carol.profile.storePath).read { tx in try tx.bundlesForExport(now: 0) }.filter { !$0.own }.map(
+            \.expiresAt)
+        let all = try Store(path: alice.profile.storePath).read { tx in try tx.bundlesForExport(now: 0) }.map(\.expiresAt)
+            .sorted()
         #expect(kept.sorted() == Array(all.suffix(4)))
         // The same stick again brings nothing back: evicted bundles stay seen.
         let again = try carol.importFiles([w.dir.file("a.mule")])
