@@ -148,7 +148,7 @@ let package = Package(
         ),
         .testTarget(
             name: "MuleIntegrationTests",
-            dependencies: ["MuleNode", "MuleStore", "MuleWire", "MuleCrypto"],
+            dependencies: ["MuleNode", "MuleStore", "MuleWire", "MuleCrypto", "MuleMesh"],
             swiftSettings: swiftSettings
         ),
     ]

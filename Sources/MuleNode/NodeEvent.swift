@@ -79,6 +79,7 @@ public final class NodeEvents: @unchecked Sendable {
     // Guarded by `lock` (a pthread mutex, which ThreadSanitizer understands).
     private var lock = pthread_mutex_t()
     private var subscribers: [Int: AsyncStream<NodeEvent>.Continuation] = [:]
+    private var observers: [@Sendable (NodeEvent) -> Void] = []
     private var nextID = 0
     private var finished = false
 
@@ -122,15 +123,21 @@ public final class NodeEvents: @unchecked Sendable {
 
     public var subscriberCount: Int { locked { subscribers.count } }
 
-    public func publish(_ event: NodeEvent) {
-        let targets = locked { Array(subscribers.values) }
-        for c in targets { c.yield(event) }
+    /// Calls `body` with every event, synchronously on the publishing thread, for as long as the
+    /// node lives: for a short-lived process (the CLI) that must act before it exits.
+    public func observe(_ body: @escaping @Sendable (NodeEvent) -> Void) {
+        locked { observers.append(body) }
     }
 
-    public func publish(_ events: [NodeEvent]) {
+    public func publish(_ event: NodeEvent) {
+        publish(CollectionOfOne(event))
+    }
+
+    public func publish<C: Collection<NodeEvent>>(_ events: C) {
         guard !events.isEmpty else { return }
-        let targets = locked { Array(subscribers.values) }
+        let (targets, observing) = locked { (Array(subscribers.values), observers) }
         for c in targets { for e in events { c.yield(e) } }
+        for o in observing { for e in events { o(e) } }
     }
 
     /// Ends every stream; later subscribers get an ended stream.

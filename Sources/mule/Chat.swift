@@ -42,14 +42,24 @@ struct Chat: AsyncParsableCommand {
         Chat.write("Type a line and press Enter to send it; Ctrl-D ends the chat.\n")
 
         let lines = Chat.stdinLines()
-        let ticker = AsyncStream<Void> { c in
-            let t = Task {
-                while !Task.isCancelled {
-                    try? await Task.sleep(for: .milliseconds(100))
-                    c.yield()
+        // What the node does, as it happens: from the node started here, or from the one already
+        // running on the profile through its node.sock.
+        let nodeEvents: AsyncStream<EventRecord>
+        if let running {
+            let stream = running.mesh.subscribe()
+            let ids = Dictionary(((try? node.contacts()) ?? []).map { ($0.record.id, $0.id) }) { a, _ in a }
+            nodeEvents = AsyncStream { c in
+                let t = Task {
+                    for await e in stream { c.yield(EventRecord(e) { ids[$0] }) }
+                    c.finish()
                 }
+                c.onTermination = { _ in t.cancel() }
             }
-            c.onTermination = { _ in t.cancel() }
+        } else if let remote = NodeSocket.events(profile: node.profile) {
+            nodeEvents = remote
+        } else {
+            Output.error("cannot reach the running node's node.sock; the chat shows only what you send")
+            nodeEvents = AsyncStream { $0.finish() }
         }
         await withTaskGroup(of: Void.self) { group in
             let (events, sink) = AsyncStream.makeStream(of: ChatInput.self)
@@ -58,7 +68,7 @@ struct Chat: AsyncParsableCommand {
                 sink.yield(.end)
             }
             group.addTask {
-                for await _ in ticker { sink.yield(.tick) }
+                for await e in nodeEvents { sink.yield(.event(e)) }
             }
             loop: for await e in events {
                 switch e {
@@ -69,12 +79,20 @@ struct Chat: AsyncParsableCommand {
                         let m = try node.send(to: peer.id, .text(t))
                         view.show(m.record)
                         view.markSeen([m.record])
-                        await running?.mesh.kick()
                     } catch {
                         Output.error("\(error)")
                     }
-                case .tick:
-                    if let list = try? node.messages(with: peer.id) { view.update(list.map(\.record)) }
+                case .event(let e):
+                    switch e.type {
+                    case "messageArrived" where e.message?.contactID == peer.id, "messageStatus" where e.contactID == peer.id:
+                        if let list = try? node.messages(with: peer.id) { view.update(list.map(\.record)) }
+                    case "messageArrived":
+                        if let m = e.message {
+                            Chat.write("  (a message from \(m.contactName) [\(m.contactID)]: 'mule chat \(m.contactID)')\n")
+                        }
+                    default:
+                        break
+                    }
                 case .end:
                     break loop
                 }
@@ -96,7 +114,7 @@ struct Chat: AsyncParsableCommand {
 
     enum ChatInput: Sendable {
         case line(String)
-        case tick
+        case event(EventRecord)
         case end
     }
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import MuleMesh
 import MuleNode
 
 @main
@@ -50,8 +51,18 @@ struct GlobalOptions: ParsableArguments {
         return l
     }
 
+    /// Opens the profile's node for one command. What the command changes in the store is told
+    /// to the node running on the profile, if any, through its `node.sock`, so it acts at once.
     func openNode() throws(NodeError) -> Node {
-        try Node(home: resolvedHome, logger: logger())
+        let node = try Node(home: resolvedHome, logger: logger())
+        let profile = node.profile
+        node.events.observe { event in
+            switch event {
+            case .stored, .contactsChanged, .stickImported: NodeSocket.storeChanged(profile: profile)
+            default: break
+            }
+        }
+        return node
     }
 }
 

@@ -1,0 +1,142 @@
+import Foundation
+import MuleMesh
+import MuleNode
+import Testing
+
+/// Issue 14, part 1: two real `mule run` nodes on loopback; the CLI's changes reach the running
+/// node through its node.sock (nothing polls the store), and the node's typed events reach a
+/// subscriber on that socket as they happen.
+@Suite struct EventStreamTests {
+    /// A `mule run` process for one profile, ended by SIGTERM.
+    final class RunningMule {
+        let process = Process()
+        let log: String
+
+        init(_ cli: MuleCLI, _ args: [String], log: String) throws {
+            self.log = log
+            FileManager.default.createFile(atPath: log, contents: nil)
+            process.executableURL = URL(fileURLWithPath: MuleCLI.binary)
+            process.arguments = ["--home", cli.home, "run", "--no-mdns"] + args
+            let h = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+            process.standardOutput = h
+            process.standardError = h
+            process.standardInput = FileHandle.nullDevice
+            try process.run()
+        }
+
+        func stop() {
+            if process.isRunning { kill(process.processIdentifier, SIGTERM) }
+            process.waitUntilExit()
+        }
+
+        deinit { stop() }
+    }
+
+    /// Collects the events a node streams on its socket.
+    actor Collected {
+        var events: [EventRecord] = []
+        func add(_ e: EventRecord) { events.append(e) }
+    }
+
+    static func waitFor(_ seconds: Double = 15, _ check: () async throws -> Bool) async -> Bool {
+        let end = Date().addingTimeInterval(seconds)
+        while Date() < end {
+            if (try? await check()) == true { return true }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        return false
+    }
+
+    @Test func cliChangesReachTheNodeAndEventsReachSubscribers() async throws {
+        let s = Scratch()
+        let alice = s.cli("a"), bob = s.cli("b")
+        #expect(try alice.run("init", "--name", "Alice").status == 0)
+        #expect(try bob.run("init", "--name", "Bob").status == 0)
+        let bobInvite = (try bob.json("id", "--json") as! [String: Any])["invite"] as! String
+        let aliceInvite = (try alice.json("id", "--json") as! [String: Any])["invite"] as! String
+        #expect(try alice.run("contacts", "add", bobInvite).status == 0)
+        #expect(try bob.run("contacts", "add", aliceInvite).status == 0)
+
+        let port = Int.random(in: 30_000..<50_000)
+        let bobNode = try RunningMule(bob, ["--listen", "127.0.0.1:\(port)"], log: s.file("bob.log"))
+        let aliceNode = try RunningMule(
+            alice, ["--listen", "127.0.0.1:0", "--peer", "127.0.0.1:\(port)"], log: s.file("alice.log"))
+        defer {
+            aliceNode.stop()
+            bobNode.stop()
+        }
+        let aliceProfile = try Profile.open(home: alice.home)
+        let bobProfile = try Profile.open(home: bob.home)
+        var aliceStream: AsyncStream<EventRecord>?
+        var bobStream: AsyncStream<EventRecord>?
+        #expect(
+            await Self.waitFor {
+                if aliceStream == nil { aliceStream = NodeSocket.events(profile: aliceProfile) }
+                if bobStream == nil { bobStream = NodeSocket.events(profile: bobProfile) }
+                return aliceStream != nil && bobStream != nil
+            }, "the nodes' node.sock did not answer")
+        let atAlice = Collected(), atBob = Collected()
+        let readers = [
+            Task { for await e in aliceStream! { await atAlice.add(e) } },
+            Task { for await e in bobStream! { await atBob.add(e) } },
+        ]
+        defer { for r in readers { r.cancel() } }
+        // The link may have come up before the subscription: ask `mule peers`, which reads node.json.
+        #expect(
+            await Self.waitFor {
+                let peers = try alice.json("peers", "--json") as! [String: Any]
+                return (peers["links"] as? [Any])?.count == 1
+            }, "no link between the nodes")
+
+        // A message queued by another process is offered at once (node.sock), arrives at Bob as a
+        // typed event, and Alice's node reports it sent and then delivered, by path.
+        let sent = try alice.run("send", "Bob", "hello through the event stream")
+        #expect(sent.status == 0, "\(sent.err)")
+        #expect(
+            await Self.waitFor {
+                await atBob.events.contains {
+                    $0.type == "messageArrived" && $0.message?.text == "hello through the event stream"
+                        && $0.message?.contactName == "Alice" && $0.message?.path == "lan"
+                }
+            }, "Bob's node did not publish the arrival")
+        let arrived = await atBob.events.first { $0.type == "messageArrived" }!.message!
+        #expect(
+            await Self.waitFor {
+                await atAlice.events.contains {
+                    $0.type == "messageStatus" && $0.id == arrived.id && $0.status == "delivered" && $0.path == "lan"
+                }
+            }, "Alice's node did not publish the delivery")
+        let statuses = await atAlice.events.filter { $0.type == "messageStatus" && $0.id == arrived.id }.map(\.status)
+        #expect(statuses.first == "sent" && statuses.last == "delivered")
+        let bobAtAlice = (try alice.json("contacts", "list", "--json") as! [[String: Any]])[0]["id"] as? String
+        #expect(await atAlice.events.first { $0.type == "messageStatus" }?.contactID == bobAtAlice)
+
+        // An unknown request is refused in one line.
+        #expect(try Self.ask(aliceProfile.socketPath, "hello\n") == "error: unknown request\n")
+        #expect(try Self.ask(aliceProfile.socketPath, "changed\n") == "ok\n")
+    }
+
+    /// Writes `request` to a Unix socket and reads the answer until the node closes it.
+    static func ask(_ path: String, _ request: String) throws -> String {
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            for (i, b) in path.utf8.enumerated() { raw[i] = b }
+        }
+        let ok = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard ok == 0 else { throw CLIError("cannot connect to \(path)") }
+        _ = request.withCString { write(fd, $0, strlen($0)) }
+        var out: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 256)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n <= 0 { break }
+            out += buffer[..<n]
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}
