@@ -79,24 +79,25 @@ extension Mesh {
         let link = Link(id: id, channel: channel, peer: peer, since: now, relay: relay, via: via)
         links[id] = link
         if let relay { relays[relay, default: RelayState()].linkID = id }
-        recent[peer.address] = RunState.Seen(address: peer.address, via: via, lastSeen: now)
+        directory.seen(peer.address, via: via, at: now)
         if let v = peer.hello.visible, v.verify(linkKey: peer.linkKey) {
-            let pub = v.publicIdentity
-            nearby[Hex.encode(pub.signingKey)] = RunState.Nearby(
-                name: v.name, fingerprint: pub.fingerprint, signingKey: Hex.encode(pub.signingKey),
-                agreementKey: Hex.encode(pub.agreementKey), address: peer.address, lastSeen: now)
+            directory.announced(v, address: peer.address, at: now)
+            if let c = (try? node.contacts())?.first(where: { $0.record.signingKey == v.signingKey }) {
+                _ = directory.contact(c.record.id, showedOn: id)
+            }
         }
         stateDirty = true
         let direction: LinkDirection = relay != nil ? .relay : peer.weInitiated ? .outgoing : .incoming
         logger.info("link up", metadata: ["peer": "\(peer.address)", "direction": "\(direction.rawValue)"])
         events.publish(.linkUp(address: peer.address, direction: direction))
+        updatePresence()
         if peer.weInitiated && relay == nil { startSync(link) }
         return id
     }
 
     func detach(_ id: Int, reason: String) {
         guard let link = links.removeValue(forKey: id) else { return }
-        for (bundle, owner) in inFlight where owner == id { inFlight[bundle] = nil }
+        intake.dropLink(id)
         if let relay = link.relay, relays[relay]?.linkID == id {
             // A link that held for a while counts as success: the next drop is redialled after 5 s.
             // One that a relay closes at once keeps backing off.
@@ -109,11 +110,11 @@ extension Mesh {
             relays[relay]?.waiting = []
             relays[relay]?.queue = []
         }
-        recent[link.peer.address]?.lastSeen = node.nowMs
-        if let v = link.peer.hello.visible { nearby[Hex.encode(v.signingKey)]?.lastSeen = node.nowMs }
+        _ = directory.linkEnded(id, address: link.peer.address, announcedKey: link.peer.hello.visible?.signingKey, at: node.nowMs)
         stateDirty = true
         logger.info("link down", metadata: ["peer": "\(link.peer.address)", "reason": "\(reason)"])
         events.publish(.linkDown(address: link.peer.address, reason: reason))
+        updatePresence()
     }
 
     // MARK: Frames
@@ -205,91 +206,37 @@ extension Mesh {
             logger.warning("store read failed", metadata: ["reason": "\(error)"])
             return
         }
-        var wants: [LinkFrame.Want] = []
         // Asked of this link and not yet arrived: bounded, so offers cannot grow the table without
         // limit. What is not asked now is offered again at the next reconciliation.
-        var asked = link.asked
-        for id in unknown where inFlight[id] == nil || links[inFlight[id]!] == nil {
-            guard asked < Mesh.maxInFlightPerLink else {
-                logger.debug("not asking for more now", metadata: ["peer": "\(link.peer.address)", "asked": "\(asked)"])
-                break
-            }
-            asked += 1
-            inFlight[id] = link.id
-            let offset = partials[id]?.bytes.count ?? 0
-            if offset > 0 {
-                logger.notice(
-                    "resuming a bundle",
-                    metadata: ["peer": "\(link.peer.address)", "offset": "\(offset)", "total": "\(partials[id]!.total)"])
-            }
-            wants.append(LinkFrame.Want(id: id, offset: UInt32(offset)))
+        let wants = intake.ask(unknown, on: link.id) { links[$0] != nil }
+        if wants.count < unknown.count {
+            logger.debug(
+                "not asking for more now", metadata: ["peer": "\(link.peer.address)", "asked": "\(intake.asked(on: link.id))"])
         }
-        link.asked = asked
+        for w in wants where w.offset > 0 {
+            logger.notice(
+                "resuming a bundle",
+                metadata: [
+                    "peer": "\(link.peer.address)", "offset": "\(w.offset)", "total": "\(intake.partials[w.id]?.total ?? 0)",
+                ])
+        }
         for f in LinkFrame.batches(wants, LinkFrame.want) { send(f, on: link) }
     }
 
-    /// One part of a bundle. Parts of a bundle this node asked for must continue where the last
-    /// one ended; a whole small bundle may also arrive unasked (a push).
+    /// One part of a bundle (`Intake.receive` says what is allowed): a whole bundle is imported soon.
     func receive(_ p: LinkFrame.Part, on link: Link) throws(LinkError) {
         link.bytesReceived += Int64(p.data.count)
-        if p.total == 0 {
-            if inFlight[p.id] == link.id {
-                inFlight[p.id] = nil
-                link.asked -= 1
-            }
+        switch try intake.receive(p, on: link.id, now: .now) {
+        case .nothing:
             return
-        }
-        let asked = inFlight[p.id] == link.id
-        let whole = p.offset == 0 && p.data.count == Int(p.total)
-        guard asked || whole else { throw .unexpected("a part of a bundle nobody asked for") }
-        var bytes: [UInt8]
-        if whole {
-            bytes = p.data
-            partials[p.id] = nil
-        } else {
-            // Taken out of the dictionary while it grows, so appending never copies what came before.
-            var partial = partials.removeValue(forKey: p.id) ?? Partial(bytes: [], total: Int(p.total), touched: .now)
-            guard partial.total == Int(p.total), Int(p.offset) == partial.bytes.count else {
-                partials[p.id] = partial
-                throw .unexpected("a bundle part at offset \(p.offset), expected \(partial.bytes.count)")
-            }
-            // Grown as bytes arrive, never reserved from the declared total: a peer can claim
-            // 80 MiB and send 16 bytes.
-            partial.bytes += p.data
-            partial.touched = .now
-            if partial.bytes.count < partial.total {
-                partials[p.id] = partial
-                trimPartials()
-                events.publish(
-                    .transfer(
-                        address: link.peer.address, receiving: true, bytes: Int64(partial.bytes.count),
-                        total: Int64(partial.total)
-                    ))
-                stateDirty = true
-                return
-            }
-            partials[p.id] = nil
-            bytes = partial.bytes
-        }
-        if asked {
-            inFlight[p.id] = nil
-            link.asked -= 1
-        }
-        guard Node.bundleID(bytes) == p.id else { throw .malformedFrame("a bundle that does not match its id") }
-        link.bundlesReceived += 1
-        pendingImports.append((link.id, bytes))
-        stateDirty = true
-        scheduleFlush()
-    }
-
-    /// Drops the least recently touched unfinished bundles beyond the memory and count bounds.
-    func trimPartials() {
-        var total = partials.values.reduce(0) { $0 + $1.bytes.capacity }
-        while total > Mesh.maxPartialBytes || partials.count > Mesh.maxPartials,
-            let oldest = partials.min(by: { $0.value.touched < $1.value.touched })
-        {
-            total -= oldest.value.bytes.capacity
-            partials[oldest.key] = nil
+        case .progress(let bytes, let total):
+            events.publish(.transfer(address: link.peer.address, receiving: true, bytes: Int64(bytes), total: Int64(total)))
+            stateDirty = true
+        case .complete(let bytes, let pushed):
+            link.bundlesReceived += 1
+            pendingImports.append(PendingImport(linkID: link.id, bytes: bytes, pushed: pushed))
+            stateDirty = true
+            scheduleFlush()
         }
     }
 
@@ -301,10 +248,7 @@ extension Mesh {
 
     /// A link's incoming bundle in progress, for `mule peers`.
     func receiving(on link: Link) -> RunState.Progress? {
-        for (id, owner) in inFlight where owner == link.id {
-            if let p = partials[id] { return RunState.Progress(bytes: Int64(p.bytes.count), total: Int64(p.total)) }
-        }
-        return nil
+        intake.receiving(on: link.id).map { RunState.Progress(bytes: Int64($0.bytes), total: Int64($0.total)) }
     }
 
     // MARK: Discovery
@@ -331,7 +275,7 @@ extension Mesh {
         switch event {
         case .found(let s):
             let address = PeerAddress(host: s.host, port: s.port)
-            recent[address.description] = RunState.Seen(address: address.description, via: .mdns, lastSeen: node.nowMs)
+            directory.seen(address.description, via: .mdns, at: node.nowMs)
             stateDirty = true
             // Both sides see each other; only the one with the lower instance name dials.
             guard s.txt.contains("v=1"), instanceName < s.name else { return }
@@ -371,8 +315,7 @@ extension Mesh {
                 bytesReceived: l.bytesReceived, receiving: receiving(on: l), sending: l.sending,
                 visibleAs: l.peer.hello.visible.flatMap { $0.verify(linkKey: l.peer.linkKey) ? $0.name : nil })
         }
-        s.recent = recent.values.sorted { $0.lastSeen > $1.lastSeen }.prefix(50).map { $0 }
-        s.nearby = nearby.values.sorted { $0.lastSeen > $1.lastSeen }
+        (s.recent, s.nearby) = directory.snapshot()
         do { try s.write(profile: node.profile) } catch {
             logger.warning("cannot write node.json", metadata: ["reason": "\(error)"])
         }

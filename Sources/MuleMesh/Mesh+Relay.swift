@@ -165,6 +165,7 @@ extension Mesh {
             let watched = (try? node.watchedDropHashes(at: relay)) ?? []
             for f in LinkFrame.batches(watched, LinkFrame.watch) { send(f, on: link) }
             relayTick()
+            updatePresence()
         case .depositResult(let id, let result):
             relays[relay]?.waiting.remove(id)
             switch result {
@@ -185,12 +186,8 @@ extension Mesh {
         case .offer(let ids):
             // A relay offers only bundles under this node's tags: take them all, known ones too,
             // so their release proves them delivered and the relay can delete its copy.
-            var wants: [LinkFrame.Want] = []
-            for id in ids where inFlight[id] == nil || links[inFlight[id]!] == nil {
-                inFlight[id] = link.id
-                wants.append(LinkFrame.Want(id: id, offset: UInt32(partials[id]?.bytes.count ?? 0)))
-            }
-            if !wants.isEmpty { send(.want(wants), on: link) }
+            let wants = intake.ask(ids, on: link.id) { links[$0] != nil }
+            for f in LinkFrame.batches(wants, LinkFrame.want) { send(f, on: link) }
         case .part(let p):
             try receive(p, on: link)
         case .acks(let acks):

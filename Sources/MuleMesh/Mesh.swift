@@ -38,9 +38,9 @@ public actor Mesh {
     var nextLinkID = 1
     var cursor: Int64 = 0
     var tagCache = TagCache()
-    var partials: [[UInt8]: Partial] = [:]
-    var inFlight: [[UInt8]: Int] = [:]
-    var pendingImports: [(linkID: Int, bytes: [UInt8])] = []
+    var intake = Intake(
+        maxPartialBytes: Mesh.maxPartialBytes, maxPartials: Mesh.maxPartials, maxAskedPerLink: Mesh.maxInFlightPerLink)
+    var pendingImports: [PendingImport] = []
     /// Which link each just-imported bundle came from, so it is not offered straight back.
     var receivedFrom: [[UInt8]: Int] = [:]
     var flushScheduled = false
@@ -48,8 +48,9 @@ public actor Mesh {
     var storeGeneration = 0
     var syncSetCache: SyncSetCache?
     var announceScheduled = false
-    var recent: [String: RunState.Seen] = [:]
-    var nearby: [String: RunState.Nearby] = [:]
+    var directory = PeerDirectory()
+    /// Each contact's presence as last published.
+    var presence: [Int64: Presence] = [:]
     var dialing: Set<String> = []
     /// Services that mDNS reported and has not withdrawn: redialled while no link to them is up.
     var discoveredServices: [String: PeerAddress] = [:]
@@ -98,8 +99,6 @@ public actor Mesh {
         var lastSent = ContinuousClock.now
         var queue: [LinkFrame.Want] = []
         var pumping = false
-        /// Bundles asked of this link that have not arrived (bounded by `maxInFlightPerLink`).
-        var asked = 0
         /// When the peer started its recent reconciliation rounds.
         var syncStarts: [ContinuousClock.Instant] = []
         var bundlesSent = 0
@@ -127,10 +126,12 @@ public actor Mesh {
     /// How long a sync set is reused when nothing was stored in this process.
     static let syncSetMaxAge = Duration.seconds(2)
 
-    struct Partial {
+    /// A whole bundle from a link, waiting for the next import transaction.
+    struct PendingImport {
+        var linkID: Int
         var bytes: [UInt8]
-        var total: Int
-        var touched: ContinuousClock.Instant
+        /// Sent unasked: a node pushes only its own bundles.
+        var pushed: Bool
     }
 
     /// Opens the profile in `home` for this node. Nothing listens until `start()`.
@@ -379,15 +380,51 @@ public actor Mesh {
         guard !pendingImports.isEmpty else { return }
         let pending = pendingImports
         pendingImports.removeAll(keepingCapacity: true)
-        var byLink: [Int: [[UInt8]]] = [:]
-        for p in pending { byLink[p.linkID, default: []].append(p.bytes) }
+        // One transaction per link, and the bundles a link pushed apart from those it was asked
+        // for: whose pushed bundles arrive is present on that link.
+        var byLink: [Int: (asked: [[UInt8]], pushed: [[UInt8]])] = [:]
+        for p in pending {
+            if p.pushed {
+                byLink[p.linkID, default: ([], [])].pushed.append(p.bytes)
+            } else {
+                byLink[p.linkID, default: ([], [])].asked.append(p.bytes)
+            }
+        }
         var bundles = 0
         var messages = 0
-        for (linkID, raws) in byLink {
+        var present = false
+        for (linkID, group) in byLink {
+            for (raws, pushed) in [(group.asked, false), (group.pushed, true)] where !raws.isEmpty {
+                let (b, m) = importFromLink(linkID, raws, pushed: pushed, present: &present)
+                bundles += b
+                messages += m
+            }
+        }
+        if bundles > 0 { events.publish(.received(bundles: bundles, messages: messages)) }
+        if present { updatePresence() }
+        announce()
+    }
+
+    /// Imports bundles from one link in one transaction; returns bundles and messages stored.
+    private func importFromLink(_ linkID: Int, _ raws: [[UInt8]], pushed: Bool, present: inout Bool) -> (Int, Int) {
+        var bundles = 0
+        var messages = 0
+        do {
             let link = links[linkID]
             let source = link.map { "link \($0.peer.address)" } ?? "link"
             do {
                 let r = try node.receive(raws, from: source, path: link.map(path(of:)) ?? .lan, tags: &tagCache)
+                if pushed, let link, link.relay == nil {
+                    for e in r.events {
+                        switch e {
+                        case .messageArrived(let m):
+                            present = directory.contact(m.contact.record.id, showedOn: link.id) || present
+                        case .messageStatus(_, let contact, _, _):
+                            present = directory.contact(contact, showedOn: link.id) || present
+                        default: break
+                        }
+                    }
+                }
                 bundles += r.imported
                 messages += r.delivered
                 if r.imported > 0 || !r.releases.isEmpty { storeGeneration += 1 }
@@ -403,9 +440,26 @@ public actor Mesh {
             }
             for raw in raws { receivedFrom[Node.bundleID(raw)] = linkID }
         }
-        if bundles > 0 { events.publish(.received(bundles: bundles, messages: messages)) }
-        announce()
+        return (bundles, messages)
     }
+
+    /// Publishes the contacts whose presence changed (`PeerDirectory.presence`).
+    func updatePresence() {
+        guard let contacts = try? node.contacts() else { return }
+        let linkedRelays = Set(relays.compactMap { $0.value.welcome != nil ? $0.key : nil })
+        var changes: [NodeEvent] = []
+        for c in contacts where c.state != .blocked {
+            let now = directory.presence(of: c.record, linkedRelays: linkedRelays)
+            if presence[c.record.id, default: .offline] != now {
+                presence[c.record.id] = now
+                changes.append(.presence(contactID: c.record.id, now))
+            }
+        }
+        events.publish(changes)
+    }
+
+    /// Each contact's presence now, by contact store id (absent: offline).
+    public var contactPresence: [Int64: Presence] { presence }
 
     /// Imports soon rather than per bundle: a short pause gathers what is arriving into one
     /// transaction (and one receipt per sender), which is most of the speed of a busy link.

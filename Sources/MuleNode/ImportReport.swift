@@ -19,7 +19,7 @@ public struct ImportReport: Sendable {
     /// of each message opened (new or not), the id of each receipt. Not compared by `==`.
     public var releases: [[UInt8]] = []
     /// What the import changed, published once its transaction committed.
-    var events: [NodeEvent] = []
+    public internal(set) var events: [NodeEvent] = []
 
     public init() {}
 }

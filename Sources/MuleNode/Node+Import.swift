@@ -222,6 +222,7 @@ extension Node {
         report.duplicates += delta.duplicates
         report.receiptsApplied += delta.receiptsApplied
         report.dropped += delta.dropped
+        report.events += delta.events
         events.publish(delta.events)
     }
 

@@ -111,9 +111,22 @@ import Testing
         let bobAtAlice = (try alice.json("contacts", "list", "--json") as! [[String: Any]])[0]["id"] as? String
         #expect(await atAlice.events.first { $0.type == "messageStatus" }?.contactID == bobAtAlice)
 
+        // Alice's own bundle came pushed over the link: Bob's node sees her present, and gone
+        // once her node stops.
+        let aliceAtBob = (try bob.json("contacts", "list", "--json") as! [[String: Any]])[0]["id"] as? String
+        #expect(
+            await Self.waitFor {
+                await atBob.events.contains { $0.type == "presence" && $0.contactID == aliceAtBob && $0.presence == "linked" }
+            }, "Bob's node did not see Alice present")
+
         // An unknown request is refused in one line.
         #expect(try Self.ask(aliceProfile.socketPath, "hello\n") == "error: unknown request\n")
         #expect(try Self.ask(aliceProfile.socketPath, "changed\n") == "ok\n")
+        aliceNode.stop()
+        #expect(
+            await Self.waitFor {
+                await atBob.events.contains { $0.type == "presence" && $0.contactID == aliceAtBob && $0.presence == "offline" }
+            }, "Bob's node did not see Alice go")
     }
 
     /// Writes `request` to a Unix socket and reads the answer until the node closes it.
