@@ -5,7 +5,7 @@ import Testing
 /// An unreachable relay is not dialled every few seconds for ever.
 @Suite struct RelayRedialTests {
     @Test func redialsBackOffAndStopAtACap() {
-        var own = Mesh.RelayState()
+        var own = RelayState()
         var waits: [Duration] = []
         for _ in 0..<9 {
             waits.append(own.redialDelay(own: true))
@@ -13,7 +13,7 @@ import Testing
         }
         #expect(waits == [5, 10, 20, 30, 30, 30, 30, 30, 30].map { Duration.seconds($0) })
 
-        var contact = Mesh.RelayState()
+        var contact = RelayState()
         waits = []
         for _ in 0..<9 {
             waits.append(contact.redialDelay(own: false))
