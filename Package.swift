@@ -1,4 +1,4 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.1
 import PackageDescription
 
 /// Nonisolated async functions and closures run on their caller's actor unless marked `@concurrent`:
@@ -19,6 +19,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        // The local web app (`mule run --ui`). Without its default traits: no swift-configuration.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
         .systemLibrary(
@@ -110,10 +113,27 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The local web app and its JSON API (Docs/API.md), on Hummingbird, over a running node.
+        .target(
+            name: "MuleWeb",
+            dependencies: [
+                "MuleNode", "MuleMesh", "MuleStore", "MuleWire", "MuleCrypto", "CQRencode",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // QR codes for invites, through Debian's libqrencode.
+        .systemLibrary(
+            name: "CQRencode",
+            pkgConfig: "libqrencode",
+            providers: [.apt(["libqrencode-dev"])]
+        ),
         .executableTarget(
             name: "mule",
             dependencies: [
-                "MuleNode", "MuleWire", "MuleCrypto", "MuleMesh", "MuleDHT", "MuleRelay",
+                "MuleNode", "MuleWire", "MuleCrypto", "MuleMesh", "MuleDHT", "MuleRelay", "MuleWeb",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -138,6 +158,14 @@ let package = Package(
                 "MuleMesh", "MuleLink", "MuleRelay", "MuleNode", "MuleStore", "MuleCrypto",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "MuleWebTests",
+            dependencies: [
+                "MuleWeb", "MuleNode", "MuleMesh",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -3,7 +3,7 @@
 # With --lan it also installs what the network-namespace LAN test runs (avahi-daemon, dbus, iproute2),
 # without letting the packages start any daemon on this machine's own network.
 set -euo pipefail
-packages=(libsodium-dev libsqlite3-dev libavahi-client-dev pkg-config)
+packages=(libsodium-dev libsqlite3-dev libavahi-client-dev libqrencode-dev pkg-config)
 python3 -m venv --help >/dev/null 2>&1 || packages+=(python3 python3-venv)
 lan=0
 if [ "${1:-}" = "--lan" ]; then

@@ -95,6 +95,7 @@ extension Mesh {
                 visibleAs: l.peer.hello.visible.flatMap { $0.verify(linkKey: l.peer.linkKey) ? $0.name : nil })
         }
         (s.recent, s.nearby) = directory.snapshot()
+        s.dht = configuration.dht == nil ? nil : dhtState
         do { try s.write(profile: node.profile) } catch {
             logger.warning("cannot write node.json", metadata: ["reason": "\(error)"])
         }

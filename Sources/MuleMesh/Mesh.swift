@@ -70,6 +70,8 @@ public actor Mesh {
     var socketChannel: Channel?
     /// Without `node.sock` (see `startSocket`), the store is looked at every poll interval instead.
     var watchStore = true
+    /// More requests node.sock answers (`addSocketCommand`).
+    var socketCommands: [String: @Sendable () -> String] = [:]
     public private(set) var boundPort: Int?
 
     /// The most bytes of unfinished bundles kept for resuming, and the most of them.
@@ -139,7 +141,12 @@ public actor Mesh {
         home: String, configuration: MeshConfiguration, clock: @escaping @Sendable () -> Int64 = Node.systemClock,
         logger: Logger = Logger(label: "mule.mesh")
     ) throws(NodeError) {
-        node = try Node(home: home, clock: clock, logger: logger)
+        self.init(node: try Node(home: home, clock: clock, logger: logger), configuration: configuration, logger: logger)
+    }
+
+    /// Runs `node`, which the caller may share (the web app serves the same node).
+    public init(node: Node, configuration: MeshConfiguration, logger: Logger = Logger(label: "mule.mesh")) {
+        self.node = node
         self.configuration = configuration
         self.logger = logger
         linkKey = AgreementKey.generate()

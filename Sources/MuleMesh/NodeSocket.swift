@@ -18,6 +18,23 @@ public enum NodeSocket {
     /// The longest path a Unix socket takes (`sun_path` less its terminating zero).
     static let maxPathBytes = 107
 
+    /// Sends `request` to the node running on `profile` and returns its one-line answer, or nil
+    /// when no node answers.
+    public static func ask(profile: Profile, _ request: String) -> String? {
+        guard let fd = connect(profile: profile) else { return nil }
+        defer { close(fd) }
+        guard send(fd, request + "\n") else { return nil }
+        var out: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 1024)
+        while out.count < 64 << 10 {
+            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n <= 0 { break }
+            out += buffer[..<n]
+            if out.last == 0x0A { break }
+        }
+        return String(decoding: out, as: UTF8.self).trimmingCharacters(in: .newlines)
+    }
+
     /// Tells the node running on `profile`, if any, that the store changed. Quietly does nothing
     /// when none runs (the node reads the store when it starts).
     public static func storeChanged(profile: Profile) {
@@ -136,6 +153,8 @@ extension Mesh {
             case "changed":
                 storeChangedElsewhere()
                 try await outbound.write(ByteBuffer(string: "ok\n"))
+            case let command where socketCommands[command] != nil:
+                try await outbound.write(ByteBuffer(string: socketCommands[command]!() + "\n"))
             case "events":
                 let stream = events.subscribe()
                 let encoder = JSONEncoder()
@@ -153,6 +172,12 @@ extension Mesh {
                 try await outbound.write(ByteBuffer(string: "error: unknown request\n"))
             }
         }
+    }
+
+    /// Answers `name` on node.sock with what `answer` returns (one line): how an embedding
+    /// program (the web app) offers more to the other processes of the profile.
+    public func addSocketCommand(_ name: String, _ answer: @escaping @Sendable () -> String) {
+        socketCommands[name] = answer
     }
 
     /// Another process changed the store: offer what it stored, and show what it changed.

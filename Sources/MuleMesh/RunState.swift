@@ -85,6 +85,8 @@ public struct RunState: Codable, Sendable {
     public var listen: String
     public var instance: String?
     public var mdns: DiscoveryState
+    /// The DHT, when the node was asked to use one.
+    public var dht: DiscoveryState?
     public var updated: Int64
     public var links: [Link] = []
     public var recent: [Seen] = []

@@ -8,6 +8,8 @@ public struct Contact: Sendable {
     public var id: String { Hex.encode(record.signingKey.prefix(4)) }
     public var name: String { record.name }
     public var state: ContactRecord.State { record.state }
+    /// True once the person said they compared the fingerprint.
+    public var verified: Bool { record.verifiedAt != nil }
     public var fingerprint: String {
         PublicIdentity(name: record.name, signingKey: record.signingKey, agreementKey: record.agreementKey).fingerprint
     }

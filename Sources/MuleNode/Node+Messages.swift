@@ -7,6 +7,11 @@ import MuleWire
 public struct Message: Sendable {
     public var record: MessageRecord
     public var contact: Contact
+
+    public init(record: MessageRecord, contact: Contact) {
+        self.record = record
+        self.contact = contact
+    }
 }
 
 extension Node {

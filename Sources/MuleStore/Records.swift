@@ -39,6 +39,8 @@ public struct ContactRecord: Sendable, Equatable {
     public var addedAt: Int64
     /// Relays this contact fetches from (`HOST:PORT`), from its invite or its DHT record.
     public var relays: [String] = []
+    /// When the person said they compared this contact's fingerprint (Unix ms), if they did.
+    public var verifiedAt: Int64?
 }
 
 /// How a message (or, for an outgoing one, its receipt) reached this node.
@@ -71,6 +73,8 @@ public struct MessageRecord: Sendable, Equatable {
     public var dropHash: [UInt8]
     /// How the message (incoming) or its receipt (outgoing) arrived.
     public var path: MessagePath?
+    /// An incoming message: when it was shown to the person (nil: unread).
+    public var readAt: Int64?
 
     public init(
         id: String, contactId: Int64, direction: Direction, body: String?, fileName: String?, filePath: String?,

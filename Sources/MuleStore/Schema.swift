@@ -105,6 +105,17 @@ enum Schema {
                     CREATE INDEX bundle_eviction ON bundle(own, expiresAt, receivedAt, size);
                     """)
         }
+        // What a person has read, and whose fingerprint they compared (issue 14: unread counts and
+        // verified marks). Messages that arrived before count as read.
+        m.registerMigration("v5-read-verified") { db in
+            try db.execute(
+                sql: """
+                    ALTER TABLE message ADD COLUMN readAt INTEGER;      -- incoming: when shown; NULL: unread
+                    UPDATE message SET readAt = IFNULL(receivedAt, sentAt) WHERE direction = 'in';
+                    CREATE INDEX message_unread ON message(contactId) WHERE direction = 'in' AND readAt IS NULL;
+                    ALTER TABLE contact ADD COLUMN verifiedAt INTEGER;  -- when the fingerprint was compared
+                    """)
+        }
         return m
     }
 }

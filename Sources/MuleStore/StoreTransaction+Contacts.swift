@@ -40,6 +40,11 @@ extension StoreTransaction {
         try db.execute(sql: "UPDATE contact SET name = ? WHERE id = ?", arguments: [name, id])
     }
 
+    /// Records that the fingerprint of contact `id` was compared at `time` (nil: not verified).
+    public func setVerified(id: Int64, at time: Int64?) throws {
+        try db.execute(sql: "UPDATE contact SET verifiedAt = ? WHERE id = ?", arguments: [time, id])
+    }
+
     public func setHeardFrom(id: Int64) throws {
         try db.cachedStatement(sql: "UPDATE contact SET heardFrom = 1 WHERE id = ? AND heardFrom = 0")
             .execute(arguments: [id])
@@ -63,7 +68,8 @@ extension ContactRecord {
             id: try r.value("id"), signingKey: try r.bytes("signingKey"), agreementKey: try r.bytes("agreementKey"),
             name: try r.text("name"), state: try r.state("state", State.self), heardFrom: try r.value("heardFrom"),
             addedAt: try r.value("addedAt"),
-            relays: (try r.optionalText("relays") ?? "").split(separator: "\n").map(String.init))
+            relays: (try r.optionalText("relays") ?? "").split(separator: "\n").map(String.init),
+            verifiedAt: try r.value("verifiedAt"))
     }
 }
 

@@ -30,6 +30,47 @@ extension StoreTransaction {
         return try Row.fetchAll(db, sql: "SELECT * FROM message ORDER BY sentAt, rowid").map(MessageRecord.init(row:))
     }
 
+    /// The `limit` newest messages of a contact sent before `before` (Unix ms; nil: all), oldest first.
+    public func messages(contactId: Int64, limit: Int, before: Int64? = nil) throws -> [MessageRecord] {
+        try Row.fetchAll(
+            db.cachedStatement(
+                sql: """
+                    SELECT * FROM (SELECT rowid AS r, * FROM message WHERE contactId = ? AND sentAt < ?
+                                   ORDER BY sentAt DESC, rowid DESC LIMIT ?)
+                    ORDER BY sentAt, r
+                    """),
+            arguments: [contactId, before ?? Int64.max, limit]
+        ).map(MessageRecord.init(row:))
+    }
+
+    public func message(id: String) throws -> MessageRecord? {
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM message WHERE id = ?"), arguments: [id])
+            .map(MessageRecord.init(row:))
+    }
+
+    /// The newest message of a contact, and how many of its incoming messages are unread.
+    public func conversation(contactId: Int64) throws -> (last: MessageRecord?, unread: Int) {
+        let last = try Row.fetchOne(
+            db.cachedStatement(sql: "SELECT * FROM message WHERE contactId = ? ORDER BY sentAt DESC, rowid DESC LIMIT 1"),
+            arguments: [contactId]
+        ).map(MessageRecord.init(row:))
+        let unread =
+            try Int.fetchOne(
+                db.cachedStatement(
+                    sql: "SELECT COUNT(*) FROM message WHERE contactId = ? AND direction = 'in' AND readAt IS NULL"),
+                arguments: [contactId]) ?? 0
+        return (last, unread)
+    }
+
+    /// Marks the unread incoming messages of a contact read; returns how many.
+    @discardableResult
+    public func markRead(contactId: Int64, at time: Int64) throws -> Int {
+        try db.cachedStatement(
+            sql: "UPDATE message SET readAt = ? WHERE contactId = ? AND direction = 'in' AND readAt IS NULL"
+        ).execute(arguments: [time, contactId])
+        return db.changesCount
+    }
+
     /// Marks an outgoing message delivered. Returns its contact's id if it was this node's and
     /// not yet delivered, nil otherwise.
     @discardableResult
@@ -62,6 +103,7 @@ extension MessageRecord {
             status: try r.state("status", Status.self), sentAt: try r.value("sentAt"), receivedAt: try r.value("receivedAt"),
             deliveredAt: try r.value("deliveredAt"), dropHash: try r.bytes("dropHash"),
             path: try r.optionalText("path").map { MessagePath(rawValue: $0) ?? .file })
+        readAt = try r.value("readAt")
     }
 }
 

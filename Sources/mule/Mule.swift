@@ -13,7 +13,7 @@ struct Mule: AsyncParsableCommand {
         version: "0.1.0",
         subcommands: [
             Init.self, ID.self, Contacts.self, Send.self, Messages.self, Export.self, Import.self, Sync.self, Status.self,
-            Config.self, Run.self, Chat.self, Peers.self, Nearby.self, DHT.self, Relay.self, Demo.self,
+            Config.self, Run.self, UI.self, Chat.self, Peers.self, Nearby.self, DHT.self, Relay.self, Demo.self,
         ]
     )
 

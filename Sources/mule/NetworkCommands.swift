@@ -5,6 +5,7 @@ import MuleCrypto
 import MuleDHT
 import MuleMesh
 import MuleNode
+import MuleWeb
 import MuleWire
 
 /// The options every command that runs a node shares (`run`, and `chat` when no node is running).
@@ -97,23 +98,45 @@ struct RunningNode {
     let mesh: Mesh
     let lock: RunLock
     let printer: Task<Void, Never>
+    let web: WebServer?
 
-    static func start(home: String, options: NodeOptions, logger: Logger, quiet: Bool) async throws -> RunningNode {
+    static func start(
+        home: String, options: NodeOptions, ui: UIOptions? = nil, logger: Logger, quiet: Bool
+    ) async throws -> RunningNode {
         let profile = try Profile.open(home: home)
         guard let lock = RunLock(profile: profile) else {
             let pid = RunState.read(profile: profile).map { " (pid \($0.pid))" } ?? ""
             throw NodeError.invalidArgument("a node is already running on this profile\(pid)")
         }
-        let mesh = try Mesh(home: home, configuration: try options.configuration(), logger: logger)
+        let configuration = try options.configuration()
+        let webConfiguration = try ui?.configuration()
+        let node = try Node(profile: profile, logger: logger)
+        let mesh = Mesh(node: node, configuration: configuration, logger: logger)
+        let events = mesh.subscribe()
         do { try await mesh.start() } catch {
             throw NodeError.invalidArgument("\(error)")
         }
-        let events = mesh.subscribe()
         let printer = Task { await report(events, quiet: quiet) }
-        return RunningNode(mesh: mesh, lock: lock, printer: printer)
+        var web: WebServer?
+        if let webConfiguration {
+            do {
+                web = try await WebServer.start(
+                    context: .inProcess(node: node, mesh: mesh), configuration: webConfiguration,
+                    auth: try WebAuth(profile: profile), logger: logger)
+            } catch let e as WebServer.StartError {
+                await mesh.stop()
+                throw NodeError.invalidArgument(e.description)
+            }
+            if let web {
+                await mesh.addSocketCommand("ui-url") { web.loginURL() }
+                UIOptions.announce(web)
+            }
+        }
+        return RunningNode(mesh: mesh, lock: lock, printer: printer, web: web)
     }
 
     func stop() async {
+        await web?.stop()
         await mesh.stop()
         await printer.value
     }
@@ -184,11 +207,13 @@ struct Run: AsyncParsableCommand {
         discussion: "Stops cleanly on SIGINT (Ctrl-C) or SIGTERM. Other mule commands keep working meanwhile.")
     @ParentCommand var root: Mule
     @OptionGroup var options: NodeOptions
+    @OptionGroup var ui: UIOptions
 
     func run() async throws {
         do {
             let node = try await RunningNode.start(
-                home: root.global.resolvedHome, options: options, logger: root.global.logger(level: .notice), quiet: false)
+                home: root.global.resolvedHome, options: options, ui: ui.ui ? ui : nil,
+                logger: root.global.logger(level: .notice), quiet: false)
             await Signals.wait()
             await node.stop()
             FileHandle.standardError.write(Data("mule: stopped\n".utf8))
