@@ -1,15 +1,23 @@
 #!/usr/bin/env bash
 # Installs the system libraries Mule builds against (Debian/Ubuntu). Needs a Swift 6 toolchain on PATH.
 # With --lan it also installs what the network-namespace LAN test runs (avahi-daemon, dbus, iproute2),
+# with --browser what the web app's browser test runs (chromium, chromium-driver),
 # without letting the packages start any daemon on this machine's own network.
 set -euo pipefail
 packages=(libsodium-dev libsqlite3-dev libavahi-client-dev libqrencode-dev pkg-config)
 python3 -m venv --help >/dev/null 2>&1 || packages+=(python3 python3-venv)
+# --lan: what the network-namespace tests run; --browser: what the web app's browser test runs.
 lan=0
-if [ "${1:-}" = "--lan" ]; then
-    lan=1
-    packages+=(avahi-daemon avahi-utils dbus iproute2)
-fi
+for flag in "$@"; do
+    case "$flag" in
+    --lan)
+        lan=1
+        packages+=(avahi-daemon avahi-utils dbus iproute2)
+        ;;
+    --browser) packages+=(chromium chromium-driver fonts-liberation) ;;
+    *) echo "install-deps: unknown option $flag" >&2; exit 2 ;;
+    esac
+done
 missing=()
 for p in "${packages[@]}"; do
     dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # ThreadSanitizer and AddressSanitizer passes over release-optimised builds (users run release: a
-# race that a debug build hides crashes their node). Runs the link, mesh, relay, DHT, node, sync
-# and crypto tests, the stress scenario among them (two nodes and a relay, thousands of messages
+# race that a debug build hides crashes their node). Runs the link, mesh, relay, DHT, node, sync,
+# crypto and web API tests, the stress scenario among them (two nodes and a relay, thousands of messages
 # both ways, link cuts and restarts). Any sanitizer report fails the run.
 #
 #   Scripts/sanitize.sh                 both passes
@@ -11,7 +11,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ -x .venv/bin/python ]; then export MULE_PYTHON="$PWD/.venv/bin/python"; fi
-suites='MuleMeshTests|MuleNodeTests|MuleDHTTests|MuleSyncTests|MuleCryptoTests|MuleWireTests'
+suites='MuleMeshTests|MuleNodeTests|MuleDHTTests|MuleSyncTests|MuleCryptoTests|MuleWireTests|MuleWebTests'
 # The libtorrent swarm and the DHT commands need the Python venv and the mule binary, and the
 # 40-node DHT network tests time raw UDP answers in seconds, which an instrumented build on two
 # cores does not keep to; they run in the ordinary pass. The DHT node itself runs here in the

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # The whole test suite: installs what the tests need (system libraries, avahi-daemon and dbus for
-# the LAN test, a Python venv with the independent reference implementations from PyPI), builds,
+# the LAN test, Chromium for the web app's browser test, a Python venv with the independent reference implementations from PyPI), builds,
 # runs `swift test`, the adversary and scale scenarios, the network-namespace tests (as root),
 # then the ThreadSanitizer and AddressSanitizer passes over release builds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if [ "$(id -u)" -eq 0 ]; then Scripts/install-deps.sh --lan; else Scripts/install-deps.sh; fi
+if [ "$(id -u)" -eq 0 ]; then Scripts/install-deps.sh --lan --browser; else Scripts/install-deps.sh --browser; fi
 if [ ! -x .venv/bin/python ]; then
     python3 -m venv .venv
 fi
@@ -24,6 +24,8 @@ done
 # over one link against a file import (the full 30 000 is Tests/Scale/carrier.sh's default).
 Tests/Adversary/adversary-test.sh
 MULE_BIN="$PWD/.build/debug/mule" Tests/Scale/carrier.sh 10000
+# The web app in headless Chromium (Selenium): three nodes on loopback, sending, a file, a stick.
+Tests/Web/browser-test.sh
 if [ "$(id -u)" -eq 0 ]; then
     Tests/LAN/lan-test.sh
     Tests/LAN/relay-test.sh

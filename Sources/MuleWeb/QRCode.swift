@@ -7,9 +7,10 @@ public struct QRCode: Sendable, Equatable {
     /// Row-major, true for a dark module.
     public let modules: [Bool]
 
-    /// Encodes `text` (8-bit mode, error correction level M). Nil if it does not fit a QR code.
+    /// Encodes `text` at error correction level M, in the densest modes its characters allow
+    /// (upper-case letters and digits in alphanumeric mode). Nil if it does not fit a QR code.
     public init?(_ text: String) {
-        guard let qr = QRcode_encodeString8bit(text, 0, QR_ECLEVEL_M) else { return nil }
+        guard let qr = QRcode_encodeString(text, 0, QR_ECLEVEL_M, QR_MODE_8, 1) else { return nil }
         defer { QRcode_free(qr) }
         let width = Int(qr.pointee.width)
         size = width

@@ -142,7 +142,7 @@ enum WebPages {
                 <form id="send" autocomplete="off">
                 <input id="text" name="text" placeholder="Message" aria-label="Message" maxlength="60000">
                 <button type="submit">Send</button>
-                <label class="attach">📎<input id="file" type="file" hidden></label>
+                <label class="attach button">File<input id="file" type="file" hidden></label>
                 </form>
                 <progress id="upload" max="100" value="0" hidden></progress>
                 <p id="error" class="error" hidden></p>

@@ -314,6 +314,113 @@ if FileManager.default.isExecutableFile(atPath: exe) {
     }
 }
 
+// 7b. The web app: a conversation page with 10 000 messages, and what `--ui` adds to an idle node.
+/// GET `path` from 127.0.0.1:`port` over a plain socket; returns the status line's code, the
+/// whole response, and the seconds it took.
+func httpGet(port: Int, path: String, cookie: String? = nil) -> (status: Int, response: String, seconds: Double) {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = in_port_t(UInt16(port).bigEndian)
+    address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
+    let start = DispatchTime.now().uptimeNanoseconds
+    let ok = withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    }
+    guard ok == 0 else { return (0, "", 0) }
+    let request =
+        "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nConnection: close\r\n"
+        + (cookie.map { "Cookie: \($0)\r\n" } ?? "") + "\r\n"
+    _ = request.withCString { write(fd, $0, strlen($0)) }
+    var out: [UInt8] = []
+    var buffer = [UInt8](repeating: 0, count: 64 << 10)
+    while true {
+        let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        if n <= 0 { break }
+        out += buffer[..<n]
+    }
+    let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+    let text = String(decoding: out, as: UTF8.self)
+    let code = Int(text.split(separator: " ").dropFirst().first ?? "") ?? 0
+    return (code, text, seconds)
+}
+
+func residentKB(_ pid: pid_t) -> Int {
+    let status = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
+    let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") } ?? ""
+    return Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0
+}
+
+if FileManager.default.isExecutableFile(atPath: exe) {
+    let web = try node("web-a")
+    let peer = try node("web-b")
+    try web.addContact(invite: peer.invite)
+    for start in stride(from: 0, to: 10_000, by: 1000) {
+        try web.send(to: "web-b", texts: (start..<start + 1000).map { "message \($0) of a long conversation" })
+    }
+    let home = scratch + "/web-a"
+    func idle(ui: Bool) async throws -> (rss: Int, pid: pid_t, port: Int?) {
+        let log = scratch + "/web-run.log"
+        FileManager.default.createFile(atPath: log, contents: nil)
+        let fd = open(log, O_WRONLY)
+        defer { close(fd) }
+        var args = ["--home", home, "run", "--no-mdns", "--listen", "127.0.0.1:0"]
+        if ui { args += ["--ui", "--ui-listen", "127.0.0.1:0"] }
+        var argv: [UnsafeMutablePointer<CChar>?] = ([exe] + args).map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_adddup2(&actions, fd, 2)
+        var pid: pid_t = 0
+        guard posix_spawn(&pid, exe, &actions, nil, &argv, environ) == 0 else { return (0, 0, nil) }
+        try await Task.sleep(for: .seconds(2))
+        let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+        let port = text.firstRange(of: "http://127.0.0.1:").map { r in
+            Int(text[r.upperBound...].prefix { $0.isNumber }) ?? 0
+        }
+        var login: String?
+        if let r = text.firstRange(of: "/login?token=") {
+            login = "/login?token=" + text[r.upperBound...].prefix { $0.isHexDigit }
+        }
+        if let port, let login {
+            let signed = httpGet(port: port, path: login)
+            let cookie = signed.response.split(separator: "\r\n").first { $0.lowercased().hasPrefix("set-cookie:") }
+                .map { String($0.dropFirst("set-cookie:".count).split(separator: ";")[0]).trimmingCharacters(in: .whitespaces) }
+            var times: [Double] = []
+            var size = 0
+            for _ in 0..<20 {
+                let r = httpGet(port: port, path: "/c/web-b", cookie: cookie)
+                if r.status == 200 { times.append(r.seconds) }
+                size = r.response.utf8.count
+            }
+            times.sort()
+            if times.count == 20 {
+                row(
+                    "web: conversation page, 10 000 stored", String(format: "%.1f ms", times[10] * 1000),
+                    String(
+                        format: "median of 20 (min %.1f ms), %@ page of the last 200", times[0] * 1000,
+                        ByteCount.format(Int64(size))))
+            }
+            _ = httpGet(port: port, path: "/api/v1/conversations", cookie: cookie)
+        }
+        try await Task.sleep(for: .seconds(1))
+        let rss = residentKB(pid)
+        kill(pid, SIGTERM)
+        var st: Int32 = 0
+        waitpid(pid, &st, 0)
+        return (rss, pid, port)
+    }
+    let plain = try await idle(ui: false)
+    let withUI = try await idle(ui: true)
+    row(
+        "web: what --ui adds to an idle node", String(format: "%+.1f MB", Double(withUI.rss - plain.rss) / 1024),
+        String(
+            format: "resident %.1f MB without, %.1f MB with (after serving 20 pages)", Double(plain.rss) / 1024,
+            Double(withUI.rss) / 1024))
+}
+
 // 8. DHT lookups on loopback: 70 Mule nodes, and 35 libtorrent nodes when the test venv has them.
 do {
     var quiet = Logger(label: "bench.dht")
