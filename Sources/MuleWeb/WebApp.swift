@@ -164,7 +164,8 @@ public enum WebApp {
         do {
             var buffer = try await request.body.collect(upTo: limit)
             return buffer.readBytes(length: buffer.readableBytes) ?? []
-        } catch let e as HTTPError where e.status == .contentTooLarge {
+        } catch let e as any HTTPResponseError where e.status == .contentTooLarge {
+            // NIO's "too many bytes" error, which Hummingbird answers 413 without a word.
             throw WebError(.contentTooLarge, "the upload is larger than \(ByteCount.format(Int64(limit)))")
         }
     }

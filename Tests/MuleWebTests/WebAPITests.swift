@@ -54,7 +54,7 @@ import Testing
         func bobsStick(_ texts: [String]) throws -> [UInt8] {
             for t in texts { try bob.send(to: "Alice", .text(t)) }
             let file = temp.file("bob-\(UUID().uuidString).mule")
-            try bob.export(to: file)
+            _ = try bob.export(to: file)
             return try SecureFile.read(file)
         }
     }
@@ -226,6 +226,14 @@ import Testing
                 uri: "/api/v1/conversations/Bob/files?name=empty", method: .post, headers: s.headers(csrf: true),
                 body: ByteBuffer()
             ) { #expect($0.status == .badRequest) }
+            // Over 64 MiB: 413, nothing stored.
+            try await client.execute(
+                uri: "/api/v1/conversations/Bob/files?name=big.bin", method: .post, headers: s.headers(csrf: true),
+                body: ByteBuffer(repeating: 7, count: Int(Node.maxAttachmentBytes) + 1)
+            ) { r in
+                #expect(r.status == .contentTooLarge)
+                #expect(Self.error(r)?.contains("larger than") == true)
+            }
             #expect(try s.alice.messages().count == before)
         }
     }
@@ -235,7 +243,7 @@ import Testing
         let data = (0..<300_000).map { UInt8(truncatingIfNeeded: $0 &* 13 &+ 5) }
         try s.bob.send(to: "Alice", .file(name: "map.pdf", data: data))
         let file = s.temp.file("bob.mule")
-        try s.bob.export(to: file)
+        _ = try s.bob.export(to: file)
         _ = try s.alice.importFiles([file])
         let id = try #require(try s.alice.messages().first { $0.record.fileName == "map.pdf" }).record.id
         try await s.app.test(.router) { client in
@@ -257,7 +265,7 @@ import Testing
         try carol.addContact(invite: s.alice.invite)
         try carol.send(to: "Alice", .text("hello, I am Carol"))
         let file = s.temp.file("carol.mule")
-        try carol.export(to: file)
+        _ = try carol.export(to: file)
         _ = try s.alice.importFiles([file])
         let dave = try Node(profile: try Profile.create(home: s.temp.file("dave"), name: "Dave"))
         try await s.app.test(.router) { client in

@@ -113,11 +113,16 @@ def main():
         for d, url in [(pa, alice_url), (pb, bob_url), (pc, carol_url)]:
             d.get(url)
             wait("the chats page after signing in", lambda: d.find_element(By.CSS_SELECTOR, "h1").text == "Chats")
-        # A second use of a sign-in link is refused.
+        # A second use of a sign-in link is refused; `mule ui` prints a new one for the running node.
         pc2 = browser("stranger")
         pc2.get(alice_url)
         if "used already" not in pc2.page_source:
             fail("a sign-in link worked twice")
+        fresh = mule(os.path.join(WORK, "alice"), "ui").strip()
+        if not fresh.startswith("http://127.0.0.1:") or fresh == alice_url:
+            fail("mule ui did not print a new sign-in link: " + fresh)
+        pc2.get(fresh)
+        wait("the chats page through the link 'mule ui' printed", lambda: pc2.find_element(By.CSS_SELECTOR, "h1").text == "Chats")
         pc2.quit()
 
         wait("the link between Alice and Bob", lambda: json.loads(mule(os.path.join(WORK, "alice"), "peers", "--json"))["links"])
@@ -190,6 +195,27 @@ def main():
         if "file" not in message_items(pc)[0].find_element(By.CSS_SELECTOR, ".path").text:
             fail("the carried message does not say it came by file")
         print("browser-test: a stick file from Alice's page delivered on Carol's page: " + result)
+
+        # A node started without --ui: `mule ui` serves the web app from its own process, with the
+        # node's events through node.sock.
+        dave = os.path.join(WORK, "dave")
+        mule(dave, "init", "--name", "Dave")
+        dlog = open(os.path.join(WORK, "dave.log"), "w")
+        procs.append(subprocess.Popen([MULE, "--home", dave, "run", "--no-mdns", "--listen", "127.0.0.1:0"], stdout=dlog, stderr=dlog))
+        wait("Dave's node", lambda: "listening on" in open(os.path.join(WORK, "dave.log")).read())
+        ulog = open(os.path.join(WORK, "dave-ui.log"), "w")
+        procs.append(subprocess.Popen([MULE, "--home", dave, "ui", "--ui-listen", "127.0.0.1:0"], stdout=ulog, stderr=ulog))
+        dave_url = wait("the web app of 'mule ui'", lambda: re.search(r"web app at (http://\S+)",
+                                                                     open(os.path.join(WORK, "dave-ui.log")).read())).group(1)
+        pd = browser("dave")
+        try:
+            pd.get(dave_url)
+            wait("Dave's chats page", lambda: pd.find_element(By.CSS_SELECTOR, "h1").text == "Chats")
+            pd.get(dave_url.split("/login")[0] + "/network")
+            wait("Dave's network page", lambda: "The node is running" in pd.find_element(By.ID, "network").text)
+        finally:
+            pd.quit()
+        print("browser-test: 'mule ui' served the web app for a node started without --ui")
 
         # Screenshots of every page, on a phone (360 px) and a desktop.
         for width, label in [(360, "phone"), (1200, "desktop")]:
