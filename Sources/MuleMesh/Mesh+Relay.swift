@@ -19,14 +19,17 @@ extension Mesh {
 
     /// Runs once a second: keeps the own relays linked and subscribed, and deposits what waited too long.
     func relayTick() {
-        let own: [String]
-        do { own = try node.relays() } catch { return }
+        // The relay lists are read again only when they changed (an event, or another process
+        // saying so through node.sock), not every second.
+        if relayLists == nil {
+            do { relayLists = (try node.relays(), try node.contactRelays()) } catch { return }
+        }
+        guard let (own, contactRelays) = relayLists else { return }
         ownRelays = own
         var wanted = Set(own)
         var plan: [String: [[UInt8]]] = [:]
         let cutoff = node.nowMs - Int64(configuration.relayWindow / .milliseconds(1))
         do {
-            let contactRelays = try node.contactRelays()
             // Nothing to look for without relays: no query at all.
             for relay in Set(own).union(contactRelays) {
                 let pending = try node.undeliveredOwnBundles(queuedBefore: cutoff, notAt: relay, own: own.contains(relay))

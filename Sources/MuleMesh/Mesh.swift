@@ -63,6 +63,8 @@ public actor Mesh {
     /// Relay addresses and the state of their links, and the node's own relays as last read.
     var relays: [String: RelayState] = [:]
     var ownRelays: [String] = []
+    /// The node's own relays and those its contacts fetch from, until they change.
+    var relayLists: (own: [String], contacts: Set<String>)?
     var tasks: [Task<Void, Never>] = []
     var stopped = false
     var stateDirty = true
@@ -281,7 +283,9 @@ public actor Mesh {
             if stopped { return }
             switch e {
             case .stored: scheduleAnnounce()
-            case .contactsChanged: stateDirty = true
+            case .contactsChanged, .relaysChanged:
+                relayLists = nil
+                stateDirty = true
             default: break
             }
         }

@@ -183,6 +183,7 @@ extension Mesh {
     /// Another process changed the store: offer what it stored, and show what it changed.
     func storeChangedElsewhere() {
         stateDirty = true
+        relayLists = nil
         announce()
     }
 }

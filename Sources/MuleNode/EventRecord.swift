@@ -89,6 +89,8 @@ public struct EventRecord: Codable, Sendable, Equatable {
             contact = ContactJSON(c)
         case .contactsChanged:
             self.init(type: "contactsChanged")
+        case .relaysChanged:
+            self.init(type: "relaysChanged")
         case .presence(let contact, let p):
             self.init(type: "presence")
             contactID = contactIDs(contact)

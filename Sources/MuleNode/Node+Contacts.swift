@@ -37,6 +37,7 @@ extension Node {
     /// Records the relays a contact fetches from (from its invite or its DHT record).
     public func setContactRelays(_ id: Int64, _ relays: [String]) throws(NodeError) {
         try write { tx in try tx.setContactRelays(id: id, Array(relays.prefix(Invite.maxRelays))) }
+        events.publish(.contactsChanged)
     }
 
     /// Adds a contact whose keys came by another way than an invite (a node announcing itself on the LAN).

@@ -103,6 +103,7 @@ public final class Node {
         }
         list.append(address)
         try write { tx in try tx.setSetting("relays", list.joined(separator: "\n")) }
+        events.publish(.relaysChanged)
         return list
     }
 
@@ -112,6 +113,7 @@ public final class Node {
         guard let i = list.firstIndex(of: address) else { throw .invalidArgument("'\(address)' is not one of your relays") }
         list.remove(at: i)
         try write { tx in try tx.setSetting("relays", list.joined(separator: "\n")) }
+        events.publish(.relaysChanged)
         return list
     }
 

@@ -19,6 +19,8 @@ public enum NodeEvent: Sendable {
     case contactRequest(Contact)
     /// A contact was added, accepted, blocked, renamed or removed.
     case contactsChanged
+    /// The node's own relays changed (`mule relay add`, `remove`).
+    case relaysChanged
     /// Whether a contact can be reached now, as the mesh sees it.
     case presence(contactID: Int64, Presence)
     /// Own bundles were stored (messages, receipts): the mesh offers them at once.

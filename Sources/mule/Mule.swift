@@ -58,7 +58,7 @@ struct GlobalOptions: ParsableArguments {
         let profile = node.profile
         node.events.observe { event in
             switch event {
-            case .stored, .contactsChanged, .stickImported: NodeSocket.storeChanged(profile: profile)
+            case .stored, .contactsChanged, .relaysChanged, .stickImported: NodeSocket.storeChanged(profile: profile)
             default: break
             }
         }

@@ -157,7 +157,8 @@ struct RunningNode {
             case .discoveryOff(let r): line("mule: mDNS discovery is off: \(r)")
             case .linkUp(let a, let d): if !quiet { line("mule: link up with \(a) (\(d.rawValue))") }
             case .linkDown(let a, let r): if !quiet { line("mule: link down with \(a): \(r)") }
-            case .messageArrived, .messageQueued, .messageStatus, .contactRequest, .contactsChanged, .presence, .stored,
+            case .messageArrived, .messageQueued, .messageStatus, .contactRequest, .contactsChanged, .relaysChanged, .presence,
+                .stored,
                 .stickImported, .received:
                 break
             case .deposited(let r, let n): if !quiet { line("mule: \(n) bundle(s) left with relay \(r)") }
