@@ -198,6 +198,8 @@ public actor Mesh {
         tasks.append(Task { [weak self] in await self?.follow(stream) })
         if let c = configuration.dht { tasks.append(Task { [weak self] in await self?.runRendezvous(c) }) }
         tasks.append(Task { [weak self] in await self?.tick() })
+        // node.json at once, so that `mule peers` and the web app see the node from its start.
+        publishState()
     }
 
     /// Closes every link and the listener, withdraws the mDNS service, and writes the final state.

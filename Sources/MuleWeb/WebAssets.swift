@@ -207,6 +207,8 @@ enum WebAssets {
           }
           render();
           listen((e) => { if (["linkUp", "linkDown", "presence"].includes(e.type)) setTimeout(render, 1200); });
+          // Counters and "last seen" move without events: a fresh look every 5 s while the page is shown.
+          setInterval(() => { if (!document.hidden) render(); }, 5000);
         }
         """#
 }
