@@ -23,9 +23,8 @@ echo "fuzz: building"
 build wire -module-name MuleWire Sources/MuleWire/*.swift Fuzz/wire.swift
 build sync -module-name MuleSync Sources/MuleSync/SyncCodec.swift Sources/MuleSync/SyncItem.swift Fuzz/sync.swift
 build bencode -module-name MuleDHT Sources/MuleDHT/Bencode.swift Fuzz/bencode.swift
-build krpc -module-name MuleDHT Sources/MuleDHT/Bencode.swift Sources/MuleDHT/KRPC.swift Sources/MuleDHT/DHTError.swift \
-    Sources/MuleDHT/NodeID.swift Fuzz/krpc.swift
-# Link frames, the hello and the crypto decoders need MuleWire and MuleCrypto: built here as
+# KRPC (node addresses parse through MuleWire's HostPort), link frames, the hello and the crypto
+# decoders need MuleWire and MuleCrypto: built here as
 # static modules with the same instrumentation.
 module() {
     local name=$1; shift
@@ -36,6 +35,8 @@ module() {
 root=$PWD
 module MuleWire "$root"/Sources/MuleWire/*.swift
 module MuleCrypto -I "$root/Sources/CSodium" -I "$root/$out/MuleWire" $(find "$root/Sources/MuleCrypto" -name '*.swift')
+build krpc -module-name MuleDHT -I "$out/MuleWire" -L "$out/MuleWire" -lMuleWire Sources/MuleDHT/Bencode.swift \
+    Sources/MuleDHT/KRPC.swift Sources/MuleDHT/DHTError.swift Sources/MuleDHT/NodeID.swift Fuzz/krpc.swift
 deps=(-I Sources/CSodium -I "$out/MuleWire" -I "$out/MuleCrypto" -L "$out/MuleWire" -L "$out/MuleCrypto" -lMuleCrypto -lMuleWire -lsodium)
 build link -module-name MuleLink "${deps[@]}" Sources/MuleLink/LinkFrame.swift Sources/MuleLink/LinkError.swift \
     Sources/MuleLink/LinkHello.swift Fuzz/link.swift
