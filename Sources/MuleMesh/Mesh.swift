@@ -274,11 +274,6 @@ public actor Mesh {
         }
     }
 
-    /// Checks the store now (after an in-process send) instead of at the next poll.
-    public func kick() {
-        scheduleAnnounce()
-    }
-
     /// Reacts to what the node did in this process: what it stored is offered at once.
     private func follow(_ stream: AsyncStream<NodeEvent>) async {
         for await e in stream {

@@ -41,7 +41,7 @@ public struct WebContext: Sendable {
     }
 
     /// For a node run in this process: its events as they are published.
-    public static func inProcess(node: Node, mesh: Mesh?) -> WebContext {
+    public static func inProcess(node: Node) -> WebContext {
         let profile = node.profile
         return WebContext(
             node: node,
@@ -67,7 +67,7 @@ public struct WebContext: Sendable {
     /// process itself does.
     public static func attached(node: Node) -> WebContext {
         let profile = node.profile
-        let local = inProcess(node: node, mesh: nil)
+        let local = inProcess(node: node)
         return WebContext(
             node: node,
             events: {

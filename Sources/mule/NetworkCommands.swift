@@ -121,7 +121,7 @@ struct RunningNode {
         if let webConfiguration {
             do {
                 web = try await WebServer.start(
-                    context: .inProcess(node: node, mesh: mesh), configuration: webConfiguration,
+                    context: .inProcess(node: node), configuration: webConfiguration,
                     auth: try WebAuth(profile: profile), logger: logger)
             } catch let e as WebServer.StartError {
                 await mesh.stop()

@@ -75,7 +75,7 @@ import Testing
         var quiet = Logger(label: "test")
         quiet.logLevel = .critical
         let web = try await WebServer.start(
-            context: .inProcess(node: alice, mesh: nil), configuration: configuration, auth: auth, logger: quiet)
+            context: .inProcess(node: alice), configuration: configuration, auth: auth, logger: quiet)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let client = Client(group: group, port: web.port, cookie: "\(WebAuth.cookieName)=\(auth.session)", csrf: auth.csrf)
 

@@ -35,7 +35,7 @@ import Testing
             try alice.addContact(invite: bob.invite)
             try bob.addContact(invite: alice.invite)
             auth = try WebAuth(profile: alice.profile)
-            var context = WebContext.inProcess(node: alice, mesh: nil)
+            var context = WebContext.inProcess(node: alice)
             if let events { context = WebContext(node: alice, events: events, network: context.network) }
             var configuration = WebConfiguration()
             configuration.listen = HostPort(host: "127.0.0.1", port: 4780)
