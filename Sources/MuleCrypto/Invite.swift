@@ -14,6 +14,10 @@ public enum Invite {
 
     public enum DecodeError: Error, Equatable, Sendable, CustomStringConvertible {
         case notAnInvite
+        /// Shorter than its own structure says: cut off when copied.
+        case truncated
+        /// A character that base32 does not use.
+        case badCharacter(Character)
         case badChecksum
         case unknownVersion(UInt8)
         case badName
@@ -22,6 +26,9 @@ public enum Invite {
         public var description: String {
             switch self {
             case .notAnInvite: return "not a Mule invite code (it should start with 'mule1')"
+            case .truncated: return "invite code is cut short: copy all of it (it is about 120 characters or more)"
+            case .badCharacter(let c):
+                return "invite code holds '\(c)', which no invite code has: it was changed when copied; copy it again"
             case .badChecksum: return "invite code is damaged (checksum mismatch): copy it again"
             case .unknownVersion(let v): return "invite code version \(v) is not supported by this Mule"
             case .badName: return "invite code holds an invalid name"
@@ -55,10 +62,18 @@ public enum Invite {
 
     /// The identity and the relays (`HOST:PORT`) an invite carries.
     public static func decodeWithRelays(_ text: String) throws(DecodeError) -> (identity: PublicIdentity, relays: [String]) {
-        let trimmed = text.trimmingWhitespace()
-        guard trimmed.lowercased().hasPrefix(prefix), let body = Base32.decode(String(trimmed.dropFirst(prefix.count))),
-            body.count >= 1 + 64 + 4
-        else { throw .notAnInvite }
+        // Spaces and line breaks are ignored: mail programs and chat apps wrap long lines.
+        let compact = String(text.unicodeScalars.filter { !$0.properties.isWhitespace })
+        guard compact.lowercased().hasPrefix(prefix) else { throw .notAnInvite }
+        let code = compact.dropFirst(prefix.count)
+        if let bad = code.first(where: { c in !(c.isASCII && (c.isLetter || ("2"..."7").contains(c))) }) {
+            throw .badCharacter(bad)
+        }
+        // A length that base32 never produces, or fewer bytes than the smallest invite: cut off.
+        guard let body = Base32.decode(String(code)), body.count >= 1 + 64 + 1 + 4 else { throw .truncated }
+        if body[0] == versionWithRelays, let needed = relaysLayoutLength(body), needed + 4 > body.count {
+            throw .truncated
+        }
         let payload = Array(body.dropLast(4))
         guard Sodium.equal(checksum(payload), Array(body.suffix(4))) else { throw .badChecksum }
         guard payload[0] == version || payload[0] == versionWithRelays else { throw .unknownVersion(payload[0]) }
@@ -89,17 +104,23 @@ public enum Invite {
         return (id, relays)
     }
 
+    /// The length a version-2 payload says it has (without its checksum), read from its length
+    /// bytes as far as `body` reaches; nil once a length byte itself is missing.
+    static func relaysLayoutLength(_ body: [UInt8]) -> Int? {
+        var at = 65
+        guard at < body.count else { return nil }
+        at += 1 + Int(body[at])  // name
+        guard at < body.count else { return at + 1 }
+        let count = Int(body[at])
+        at += 1
+        for _ in 0..<min(count, maxRelays) {
+            guard at < body.count else { return at + 1 }
+            at += 1 + Int(body[at])
+        }
+        return at
+    }
+
     static func checksum(_ body: [UInt8]) -> [UInt8] {
         Sodium.blake2b(outputLength: 16, Array("mule-invite-v1".utf8), body).prefix(4).map { $0 }
-    }
-}
-
-extension String {
-    func trimmingWhitespace() -> String {
-        let chars: Set<Character> = [" ", "\t", "\n", "\r", "\r\n"]
-        var s = Substring(self)
-        while let f = s.first, chars.contains(f) { s = s.dropFirst() }
-        while let l = s.last, chars.contains(l) { s = s.dropLast() }
-        return String(s)
     }
 }

@@ -27,6 +27,26 @@ extension Node {
         return records.map { Message(record: $0, contact: contact) }
     }
 
+    /// The messages that match `query` (of one contact, or of all when `contact` is nil).
+    public func messages(with contact: Contact?, matching query: MessageQuery) throws(NodeError) -> [Message] {
+        var q = query
+        q.contactId = contact?.record.id
+        let (records, contacts) = try read { tx in (try tx.messages(matching: q), try tx.contacts()) }
+        let byID = Dictionary(uniqueKeysWithValues: contacts.map { ($0.id, Contact(record: $0)) })
+        return records.compactMap { r in byID[r.contactId].map { Message(record: r, contact: $0) } }
+    }
+
+    /// Marks these messages read (they were shown); returns how many were unread.
+    @discardableResult
+    public func markRead(_ messages: [Message]) throws(NodeError) -> Int {
+        let ids = messages.filter { $0.record.direction == .incoming && $0.record.readAt == nil }.map(\.record.id)
+        guard !ids.isEmpty else { return 0 }
+        let now = clock()
+        let n = try write { tx in try tx.markRead(ids: ids, at: now) }
+        if n > 0 { events.publish(.contactsChanged) }
+        return n
+    }
+
     /// The message with this id, if any.
     public func message(id: String) throws(NodeError) -> Message? {
         try read { tx -> Message? in

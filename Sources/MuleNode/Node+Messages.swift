@@ -44,6 +44,10 @@ extension Node {
         }
         var contact = try resolveContact(query)
         guard contact.state != .blocked else { throw .blocked(contact.name) }
+        // Replying accepts a request; one that uses an accepted contact's name is accepted by name first.
+        if contact.state == .request, try contact.namesake(among: contacts()) != nil {
+            throw .namesakeRequest(contact.name, id: contact.id)
+        }
         let now = clock()
         let (creation, lifetime) = Node.coarseLifetime(requested: requested, now: now)
         let tag = try outgoingTag(to: contact.record, day: MuleBundle.day(ofCreationTime: creation))

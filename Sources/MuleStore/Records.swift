@@ -107,3 +107,38 @@ public struct StoreStatistics: Sendable, Equatable {
     public var deliveredMessages: Int
     public var receivedMessages: Int
 }
+
+/// Which messages to list: the newest `limit` of those that pass every given condition.
+public struct MessageQuery: Sendable {
+    public var contactId: Int64?
+    public var limit: Int
+    /// Sent at or after (Unix ms).
+    public var since: Int64?
+    /// Sent before (Unix ms).
+    public var before: Int64?
+    /// Incoming messages not yet shown.
+    public var unreadOnly: Bool
+    /// Words that must all occur in the text (a word may be the start of a longer one).
+    public var search: String?
+
+    public init(
+        contactId: Int64? = nil, limit: Int, since: Int64? = nil, before: Int64? = nil, unreadOnly: Bool = false,
+        search: String? = nil
+    ) {
+        self.contactId = contactId
+        self.limit = limit
+        self.since = since
+        self.before = before
+        self.unreadOnly = unreadOnly
+        self.search = search
+    }
+
+    /// The FTS5 expression for what a person typed: every word as a quoted prefix term, so no
+    /// input is taken as query syntax. Nil when it holds no word.
+    static func ftsExpression(_ text: String) -> String? {
+        let words = text.split(whereSeparator: { $0.isWhitespace }).map { w in
+            "\"" + w.replacingOccurrences(of: "\"", with: "\"\"") + "\"*"
+        }
+        return words.isEmpty ? nil : words.joined(separator: " ")
+    }
+}

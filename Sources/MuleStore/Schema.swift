@@ -116,6 +116,29 @@ enum Schema {
                     ALTER TABLE contact ADD COLUMN verifiedAt INTEGER;  -- when the fingerprint was compared
                     """)
         }
+        // Issue 12: full-text search over message texts (`mule messages --search`). The index
+        // refers to message rows by rowid (external content); nothing here runs VACUUM, and one
+        // that did would follow it with `INSERT INTO message_fts(message_fts) VALUES('rebuild')`.
+        m.registerMigration("v6-message-search") { db in
+            try db.execute(
+                sql: """
+                    CREATE VIRTUAL TABLE message_fts USING fts5(
+                        body, content = 'message', content_rowid = 'rowid', tokenize = 'unicode61 remove_diacritics 2');
+                    INSERT INTO message_fts(message_fts) VALUES ('rebuild');
+                    CREATE TRIGGER message_fts_insert AFTER INSERT ON message WHEN new.body IS NOT NULL BEGIN
+                        INSERT INTO message_fts(rowid, body) VALUES (new.rowid, new.body);
+                    END;
+                    CREATE TRIGGER message_fts_delete AFTER DELETE ON message WHEN old.body IS NOT NULL BEGIN
+                        INSERT INTO message_fts(message_fts, rowid, body) VALUES ('delete', old.rowid, old.body);
+                    END;
+                    CREATE TRIGGER message_fts_update AFTER UPDATE OF body ON message BEGIN
+                        INSERT INTO message_fts(message_fts, rowid, body)
+                            SELECT 'delete', old.rowid, old.body WHERE old.body IS NOT NULL;
+                        INSERT INTO message_fts(rowid, body) SELECT new.rowid, new.body WHERE new.body IS NOT NULL;
+                    END;
+                    CREATE INDEX message_sent ON message(sentAt);
+                    """)
+        }
         return m
     }
 }

@@ -31,6 +31,35 @@ public final class Store: Sendable {
         }
     }
 
+    /// Writes a consistent copy of the whole store to a new file at `path` (SQLite's online
+    /// backup: page by page, so row numbers stay as they are), while the store stays in use.
+    public func snapshot(to path: String) throws(StoreError) {
+        do {
+            let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+            guard fd >= 0 else { throw StoreError.cannotOpen(path: path, reason: String(cString: strerror(errno))) }
+            close(fd)
+            let copy = try DatabaseQueue(path: path)
+            try pool.backup(to: copy)
+            try copy.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA journal_mode = DELETE") }
+            try copy.close()
+        } catch let e as StoreError {
+            throw e
+        } catch {
+            throw .database("cannot copy the store: \(error)")
+        }
+    }
+
+    /// Points received files saved under `old` at `new` (a profile restored into another folder).
+    public func relocateFiles(from old: String, to new: String) throws(StoreError) {
+        try write { tx in
+            try tx.db.execute(
+                sql: """
+                    UPDATE message SET filePath = ? || substr(filePath, ?)
+                    WHERE filePath IS NOT NULL AND substr(filePath, 1, ?) = ?
+                    """, arguments: [new, old.unicodeScalars.count + 1, old.unicodeScalars.count, old])
+        }
+    }
+
     /// Opens an existing store without writing to it, not even its journal; it must be at the
     /// newest schema already.
     static func openReadOnly(path: String, migrator: DatabaseMigrator) throws(StoreError) -> DatabaseQueue {

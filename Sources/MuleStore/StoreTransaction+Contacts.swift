@@ -45,6 +45,30 @@ extension StoreTransaction {
         try db.execute(sql: "UPDATE contact SET verifiedAt = ? WHERE id = ?", arguments: [time, id])
     }
 
+    /// Deletes a contact, its messages and this node's own bundles for it. Returns the number of
+    /// messages deleted and the paths of the files they had saved.
+    public func deleteContact(id: Int64) throws -> (messages: Int, files: [String]) {
+        let files = try String.fetchAll(
+            db, sql: "SELECT filePath FROM message WHERE contactId = ? AND direction = 'in' AND filePath IS NOT NULL",
+            arguments: [id])
+        try db.execute(
+            sql: """
+                DELETE FROM bundle WHERE own = 1 AND kind = 0
+                  AND dropHash IN (SELECT dropHash FROM message WHERE contactId = ? AND direction = 'out')
+                """, arguments: [id])
+        try db.execute(sql: "DELETE FROM message WHERE contactId = ?", arguments: [id])
+        let n = db.changesCount
+        try db.execute(sql: "DELETE FROM contact WHERE id = ?", arguments: [id])
+        try db.execute(sql: "DELETE FROM deposit WHERE id NOT IN (SELECT id FROM bundle)")
+        return (n, files)
+    }
+
+    public func hasOutgoingMessages(contactId: Int64) throws -> Bool {
+        try Bool.fetchOne(
+            db, sql: "SELECT EXISTS(SELECT 1 FROM message WHERE contactId = ? AND direction = 'out')", arguments: [contactId])
+            ?? false
+    }
+
     public func setHeardFrom(id: Int64) throws {
         try db.cachedStatement(sql: "UPDATE contact SET heardFrom = 1 WHERE id = ? AND heardFrom = 0")
             .execute(arguments: [id])

@@ -43,6 +43,54 @@ extension StoreTransaction {
         ).map(MessageRecord.init(row:))
     }
 
+    /// The `query.limit` newest messages that match `query`, oldest first.
+    public func messages(matching query: MessageQuery) throws -> [MessageRecord] {
+        var conditions: [String] = ["1"]
+        var arguments: [(any DatabaseValueConvertible)?] = []
+        if let since = query.since {
+            conditions.append("m.sentAt >= ?")
+            arguments.append(since)
+        }
+        if let before = query.before {
+            conditions.append("m.sentAt < ?")
+            arguments.append(before)
+        }
+        var from = "message m"
+        if let search = query.search.flatMap(MessageQuery.ftsExpression) {
+            from = "message_fts f JOIN message m ON m.rowid = f.rowid"
+            conditions.insert("message_fts MATCH ?", at: 0)
+            arguments.insert(search, at: 0)
+        }
+        if let c = query.contactId {
+            conditions.append("m.contactId = ?")
+            arguments.append(c)
+        }
+        if query.unreadOnly { conditions.append("m.direction = 'in' AND m.readAt IS NULL") }
+        arguments.append(max(1, query.limit))
+        return try Row.fetchAll(
+            db.cachedStatement(
+                sql: """
+                    SELECT * FROM (SELECT m.rowid AS r, m.* FROM \(from) WHERE \(conditions.joined(separator: " AND "))
+                                   ORDER BY m.sentAt DESC, m.rowid DESC LIMIT ?)
+                    ORDER BY sentAt, r
+                    """),
+            arguments: StatementArguments(arguments)
+        ).map(MessageRecord.init(row:))
+    }
+
+    /// Marks these incoming messages read at `time`; returns how many were unread.
+    @discardableResult
+    public func markRead(ids: [String], at time: Int64) throws -> Int {
+        let s = try db.cachedStatement(
+            sql: "UPDATE message SET readAt = ? WHERE id = ? AND direction = 'in' AND readAt IS NULL")
+        var n = 0
+        for id in ids {
+            try s.execute(arguments: [time, id])
+            n += db.changesCount
+        }
+        return n
+    }
+
     public func message(id: String) throws -> MessageRecord? {
         try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM message WHERE id = ?"), arguments: [id])
             .map(MessageRecord.init(row:))

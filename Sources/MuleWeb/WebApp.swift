@@ -4,6 +4,7 @@ import Hummingbird
 import Logging
 import MuleMesh
 import MuleNode
+import MuleQR
 import MuleStore
 import MuleWire
 import NIOCore
@@ -179,24 +180,6 @@ struct ConversationJSON: Codable, Sendable {
     var unread: Int
 }
 
-struct ContactInfo: Codable, Sendable {
-    var id: String
-    var name: String
-    var state: String
-    var fingerprint: String
-    var verified: Bool
-    var relays: [String]
-
-    init(_ c: Contact) {
-        id = c.id
-        name = c.name
-        state = c.state.rawValue
-        fingerprint = c.fingerprint
-        verified = c.verified
-        relays = c.record.relays
-    }
-}
-
 struct NetworkJSON: Codable, Sendable {
     var running: Bool
     var listen: String?
@@ -287,7 +270,8 @@ extension WebApp {
         }
 
         api.get("contacts") { _, _ -> Response in
-            json(try run { () throws(NodeError) in try node.contacts() }.map(ContactInfo.init))
+            let all = try run { () throws(NodeError) in try node.contacts() }
+            return json(all.map { ContactInfo($0, among: all) })
         }
         api.post("contacts") { request, _ -> Response in
             struct Body: Decodable {

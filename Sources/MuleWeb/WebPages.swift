@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import MuleMesh
 import MuleNode
+import MuleQR
 import MuleStore
 import MuleWire
 

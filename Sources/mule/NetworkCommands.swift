@@ -32,6 +32,11 @@ struct NodeOptions: ParsableArguments {
         help: "Hand an undelivered message to the relays after this many seconds (default 30; relays: 'mule relay add').")
     var relayAfter: Int?
 
+    /// A value of the wrong form is a usage error (exit 2), found before anything runs.
+    func validate() throws {
+        do { _ = try configuration() } catch { throw ValidationError(error.description) }
+    }
+
     func dhtConfiguration() throws(NodeError) -> DHTConfiguration? {
         var c: DHTConfiguration
         switch dht {

@@ -174,18 +174,28 @@ struct Config: ParsableCommand {
     @ParentCommand var root: Mule
     @Argument(help: "Setting name.") var key: String
     @Argument(help: "New value; omit to show the current one.") var value: String?
+    @Flag(help: "Print the result as JSON.") var json = false
+
+    struct Out: Encodable {
+        var key: String
+        var value: String
+        var bytes: Int64
+    }
+
+    func validate() throws {
+        guard key == "quota" else { throw ValidationError("unknown setting '\(key)' (known: quota)") }
+        if let value, ByteCount.parse(value) == nil {
+            throw ValidationError("'\(value)' is not a size like 512MiB or 2GB")
+        }
+    }
 
     func run() throws {
         try guarded {
             let node = try root.global.openNode()
-            guard key == "quota" else { throw NodeError.invalidArgument("unknown setting '\(key)' (known: quota)") }
-            if let value {
-                guard let bytes = ByteCount.parse(value) else {
-                    throw NodeError.invalidArgument("'\(value)' is not a size like 512MiB or 2GB")
-                }
-                try node.setQuota(bytes)
-            }
-            print("quota \(ByteCount.format(try node.quota()))")
+            if let bytes = value.flatMap(ByteCount.parse) { try node.setQuota(bytes) }
+            let q = try node.quota()
+            if json { try Output.json(Out(key: key, value: ByteCount.format(q), bytes: q)); return }
+            print("quota \(ByteCount.format(q))")
         }
     }
 }

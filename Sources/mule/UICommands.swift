@@ -17,6 +17,10 @@ struct UIOptions: ParsableArguments {
     )
     var allowRemote = false
 
+    func validate() throws {
+        do { _ = try configuration() } catch { throw ValidationError(error.description) }
+    }
+
     func configuration() throws(NodeError) -> WebConfiguration {
         var c = WebConfiguration()
         if let uiListen {

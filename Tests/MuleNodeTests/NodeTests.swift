@@ -133,9 +133,12 @@ import Testing
         let w = World()
         let me = try w.node("Me"), bob1 = try w.node("Bob"), bob2 = try w.node("Bob2")
         try me.addContact(invite: bob1.invite)
-        try me.addContact(invite: bob2.invite, name: "Bob")
+        // Names are labels: a second key cannot take a contact's name (issue 12)…
+        #expect(throws: NodeError.self) { try me.addContact(invite: bob2.invite, name: "bob") }
+        try me.addContact(invite: bob2.invite, name: "Bob at work")
         #expect(try me.contacts().count == 2)
-        #expect(throws: NodeError.self) { try me.resolveContact("Bob") }
+        #expect(try me.resolveContact("Bob").record.signingKey == bob1.identity.signing.publicKey)
+        #expect(throws: NodeError.self) { try me.renameContact("Bob at work", to: "BOB") }
         let id = try me.contacts()[1].id
         #expect(try me.resolveContact(id).record.signingKey == me.contacts()[1].record.signingKey)
         #expect(throws: NodeError.self) { try me.addContact(invite: bob1.invite) }
