@@ -127,6 +127,8 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // What `mule chat` draws: display widths, wrapping, the line editor, the screen model.
+        .target(name: "MuleTerminal", swiftSettings: swiftSettings),
         // QR codes for invites, through Debian's libqrencode: terminal text, SVG and PNG.
         .target(name: "MuleQR", dependencies: ["CQRencode"], swiftSettings: swiftSettings),
         .systemLibrary(
@@ -137,7 +139,7 @@ let package = Package(
         .executableTarget(
             name: "mule",
             dependencies: [
-                "MuleNode", "MuleWire", "MuleCrypto", "MuleMesh", "MuleDHT", "MuleRelay", "MuleWeb", "MuleQR",
+                "MuleNode", "MuleWire", "MuleCrypto", "MuleMesh", "MuleDHT", "MuleRelay", "MuleWeb", "MuleQR", "MuleTerminal",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -151,6 +153,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "MuleWireTests", dependencies: ["MuleWire"], swiftSettings: swiftSettings),
+        .testTarget(name: "MuleTerminalTests", dependencies: ["MuleTerminal"], swiftSettings: swiftSettings),
         .testTarget(name: "MuleSyncTests", dependencies: ["MuleSync", "MuleCrypto"], swiftSettings: swiftSettings),
         .testTarget(name: "MuleCryptoTests", dependencies: ["MuleCrypto", "MuleWire"], swiftSettings: swiftSettings),
         .testTarget(

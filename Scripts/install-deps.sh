@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the system libraries Mule builds against (Debian/Ubuntu). Needs a Swift 6 toolchain on PATH.
 # With --lan it also installs what the network-namespace LAN test runs (avahi-daemon, dbus, iproute2),
-# with --browser what the web app's browser test runs (chromium, chromium-driver),
+# with --browser what the web app's browser test runs (chromium, chromium-driver), with --terminal
+# what the chat screen test runs (tmux),
 # without letting the packages start any daemon on this machine's own network.
 set -euo pipefail
 packages=(libsodium-dev libsqlite3-dev libavahi-client-dev libqrencode-dev pkg-config)
@@ -15,6 +16,7 @@ for flag in "$@"; do
         packages+=(avahi-daemon avahi-utils dbus iproute2)
         ;;
     --browser) packages+=(chromium chromium-driver fonts-liberation) ;;
+    --terminal) packages+=(tmux) ;;
     *) echo "install-deps: unknown option $flag" >&2; exit 2 ;;
     esac
 done

@@ -5,7 +5,7 @@
 # then the ThreadSanitizer and AddressSanitizer passes over release builds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if [ "$(id -u)" -eq 0 ]; then Scripts/install-deps.sh --lan --browser; else Scripts/install-deps.sh --browser; fi
+if [ "$(id -u)" -eq 0 ]; then Scripts/install-deps.sh --lan --browser --terminal; else Scripts/install-deps.sh --browser --terminal; fi
 if [ ! -x .venv/bin/python ]; then
     python3 -m venv .venv
 fi
@@ -24,6 +24,8 @@ done
 # over one link against a file import (the full 30 000 is Tests/Scale/carrier.sh's default).
 Tests/Adversary/adversary-test.sh
 MULE_BIN="$PWD/.build/debug/mule" Tests/Scale/carrier.sh 10000
+# `mule chat` on a real terminal (tmux): long lines, unicode, offline then online, a third person.
+Tests/Chat/chat-test.sh
 # The web app in headless Chromium (Selenium): three nodes on loopback, sending, a file, a stick.
 Tests/Web/browser-test.sh
 if [ "$(id -u)" -eq 0 ]; then

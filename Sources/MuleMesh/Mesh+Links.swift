@@ -88,7 +88,6 @@ extension Mesh {
         }
         stateDirty = true
         let direction: LinkDirection = relay != nil ? .relay : peer.weInitiated ? .outgoing : .incoming
-        logger.info("link up", metadata: ["peer": "\(peer.address)", "direction": "\(direction.rawValue)"])
         events.publish(.linkUp(address: peer.address, direction: direction))
         updatePresence()
         if peer.weInitiated && relay == nil { startSync(link) }
@@ -112,7 +111,6 @@ extension Mesh {
         }
         _ = directory.linkEnded(id, address: link.peer.address, announcedKey: link.peer.hello.visible?.signingKey, at: node.nowMs)
         stateDirty = true
-        logger.info("link down", metadata: ["peer": "\(link.peer.address)", "reason": "\(reason)"])
         events.publish(.linkDown(address: link.peer.address, reason: reason))
         updatePresence()
     }

@@ -188,7 +188,6 @@ public actor Mesh {
         }
         let listening = PeerAddress(host: configuration.listen.host, port: boundPort ?? configuration.listen.port)
         events.publish(.listening(listening))
-        logger.info("listening", metadata: ["address": "\(listening)"])
         for peer in configuration.staticPeers {
             tasks.append(Task { [weak self] in await self?.keepDialing(peer) })
         }

@@ -159,6 +159,13 @@ extension Mesh {
                 let stream = events.subscribe()
                 let encoder = JSONEncoder()
                 var known = contactIDs
+                // A new subscriber first learns who is reachable now; changes follow as they happen.
+                for (contact, p) in presence.sorted(by: { $0.key < $1.key }) where p != .offline {
+                    guard var data = try? encoder.encode(EventRecord(.presence(contactID: contact, p)) { known[$0] })
+                    else { continue }
+                    data.append(0x0A)
+                    try await outbound.write(ByteBuffer(bytes: data))
+                }
                 for await e in stream {
                     if case .contactsChanged = e {
                         known = Dictionary(((try? node.contacts()) ?? []).map { ($0.record.id, $0.id) }) { a, _ in a }

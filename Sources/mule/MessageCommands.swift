@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import MuleNode
 import MuleStore
+import MuleTerminal
 
 struct Send: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -140,8 +141,8 @@ struct Messages: ParsableCommand {
             for m in list {
                 if current != m.contact.id {
                     current = m.contact.id
-                    print(Messages.header(m.contact, among: all))
-                    if let w = m.contact.warning(among: all) { print("   \(w)") }
+                    print(Terminal.printable(Messages.header(m.contact, among: all)))
+                    if let w = m.contact.warning(among: all) { print(Terminal.printable("   \(w)")) }
                 }
                 let arrow = m.record.direction == .outgoing ? "→" : "←"
                 var what = m.record.body ?? ""
@@ -151,7 +152,10 @@ struct Messages: ParsableCommand {
                 }
                 let via = m.record.path.map { ", \($0)" } ?? ""
                 let new = m.record.direction == .incoming && m.record.readAt == nil ? "• " : ""
-                print("\(Output.date(m.record.sentAt))  \(arrow) \(new)\(what)  (\(m.record.status.rawValue)\(via))")
+                // Text from others is made safe to print: no escape sequence reaches the terminal.
+                print(
+                    Terminal.printable(
+                        "\(Output.date(m.record.sentAt))  \(arrow) \(new)\(what)  (\(m.record.status.rawValue)\(via))"))
             }
         }
     }
@@ -215,11 +219,11 @@ struct Conversations: ParsableCommand {
                 let mark = c.contact.verified ? " ✓" : ""
                 let unread = c.unread > 0 ? "  \(c.unread) unread" : ""
                 let req = c.contact.state == .request ? "  (request)" : ""
-                print("\(c.contact.label(among: all)) [\(c.contact.id)]\(mark)\(req)\(unread)")
+                print(Terminal.printable("\(c.contact.label(among: all)) [\(c.contact.id)]\(mark)\(req)\(unread)"))
                 if let m = c.last {
                     let who = m.direction == .outgoing ? "you: " : ""
                     let what = m.body ?? "[file \(m.fileName ?? "")]"
-                    print("    \(Output.date(m.sentAt))  \(who)\(Output.snippet(what, 60))")
+                    print(Terminal.printable("    \(Output.date(m.sentAt))  \(who)\(Output.snippet(what, 60))"))
                 }
             }
         }

@@ -158,7 +158,7 @@ struct RunningNode {
         }
         for await e in events {
             switch e {
-            case .listening(let a): line("mule: listening on \(a)")
+            case .listening(let a): if !quiet { line("mule: listening on \(a)") }
             case .discoveryOff(let r): line("mule: mDNS discovery is off: \(r)")
             case .linkUp(let a, let d): if !quiet { line("mule: link up with \(a) (\(d.rawValue))") }
             case .linkDown(let a, let r): if !quiet { line("mule: link down with \(a): \(r)") }
