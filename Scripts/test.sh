@@ -20,6 +20,19 @@ swift test --skip-build --parallel --skip "$heavy" "$@"
 for suite in LibtorrentInteropTests NetworkTests DHTCommandTests; do
     swift test --skip-build --filter "$suite" "$@"
 done
+# The install script: the executable, the man page (rendered by groff without a warning when groff
+# is there) and the completions, into a scratch prefix.
+prefix=$(mktemp -d)
+Scripts/install.sh --from .build/debug --prefix "$prefix" >/dev/null
+for f in bin/mule share/man/man1/mule.1 share/bash-completion/completions/mule share/zsh/site-functions/_mule \
+    share/fish/vendor_completions.d/mule.fish; do
+    [ -s "$prefix/$f" ] || { echo "test.sh: the install script did not write $f" >&2; exit 1; }
+done
+if command -v groff >/dev/null; then
+    warnings=$(groff -man -Tutf8 -ww "$prefix/share/man/man1/mule.1" 2>&1 >/dev/null)
+    [ -z "$warnings" ] || { echo "test.sh: the man page: $warnings" >&2; exit 1; }
+fi
+rm -rf "$prefix"
 # Hostile peers against the real executable (loopback), and a carrier syncing 10 000 bundles
 # over one link against a file import (the full 30 000 is Tests/Scale/carrier.sh's default).
 Tests/Adversary/adversary-test.sh

@@ -56,10 +56,14 @@ extension StoreTransaction {
             arguments.append(before)
         }
         var from = "message m"
+        var order = "m.sentAt DESC, m.rowid DESC"
         if let search = query.search.flatMap(MessageQuery.ftsExpression) {
+            // Newest stored first, in the index's own order: the scan stops at `limit` matches
+            // instead of sorting every match (a common word matches most of a long history).
             from = "message_fts f JOIN message m ON m.rowid = f.rowid"
             conditions.insert("message_fts MATCH ?", at: 0)
             arguments.insert(search, at: 0)
+            order = "f.rowid DESC"
         }
         if let c = query.contactId {
             conditions.append("m.contactId = ?")
@@ -71,7 +75,7 @@ extension StoreTransaction {
             db.cachedStatement(
                 sql: """
                     SELECT * FROM (SELECT m.rowid AS r, m.* FROM \(from) WHERE \(conditions.joined(separator: " AND "))
-                                   ORDER BY m.sentAt DESC, m.rowid DESC LIMIT ?)
+                                   ORDER BY \(order) LIMIT ?)
                     ORDER BY sentAt, r
                     """),
             arguments: StatementArguments(arguments)

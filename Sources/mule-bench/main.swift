@@ -92,6 +92,50 @@ row(
 let tDeliver = try seconds { imported = try b.importFiles([scratch + "/x.mule"]) }
 row("import 10 000 bundles (delivered, decrypted)", rate(imported.delivered, tDeliver))
 
+// 2b. A person's history: 100 000 stored messages with 20 contacts (issue 12: listing the last
+// 50 of a conversation and listing conversations each within 30 ms).
+do {
+    let h = try node("history")
+    var people: [Contact] = []
+    for i in 0..<20 {
+        let other = try Profile.create(home: scratch + "/hist-\(i)", name: "Friend\(i)")
+        people.append(try h.addContact(other.identity.publicIdentity))
+    }
+    let store = try Store(path: h.profile.storePath)
+    let words = ["meet", "tomorrow", "café", "train", "late", "photo", "dinner", "weather", "ok", "thanks"]
+    let base = Int64(Date().timeIntervalSince1970 * 1000) - 100_000 * 60_000
+    let tFill = try seconds {
+        for chunk in stride(from: 0, to: 100_000, by: 10_000) {
+            try store.write { tx in
+                for i in chunk..<chunk + 10_000 {
+                    let hash = Sodium.blake2b(outputLength: 32, Array("hist-\(i)".utf8))
+                    let text = (0..<8).map { words[($0 * 7 + i) % words.count] }.joined(separator: " ") + " \(i)"
+                    try tx.insert(
+                        MessageRecord(
+                            id: Hex.encode(hash.prefix(16)), contactId: people[i % 20].record.id,
+                            direction: i % 2 == 0 ? .incoming : .outgoing, body: text, fileName: nil, filePath: nil,
+                            fileSize: nil, status: i % 2 == 0 ? .received : .delivered, sentAt: base + Int64(i) * 60_000,
+                            receivedAt: nil, deliveredAt: nil, dropHash: hash))
+                }
+            }
+        }
+    }
+    func median(_ body: () throws -> Void) rethrows -> (median: Double, min: Double) {
+        var times: [Double] = []
+        for _ in 0..<21 { times.append(try seconds(body)) }
+        times.sort()
+        return (times[10], times[0])
+    }
+    let last50 = try median { _ = try h.messages(with: people[7], matching: MessageQuery(limit: 50)) }
+    let convs = try median { _ = try h.conversations() }
+    let search = try median { _ = try h.messages(with: nil, matching: MessageQuery(limit: 50, search: "café dinner")) }
+    row(
+        "100 000 messages: last 50 of a conversation", String(format: "%.2f ms", last50.median * 1000),
+        String(format: "median of 21 (min %.2f ms); filled in %.1f s", last50.min * 1000, tFill))
+    row("100 000 messages: list 20 conversations", String(format: "%.2f ms", convs.median * 1000), "unread counts included")
+    row("100 000 messages: full-text search, 50 hits", String(format: "%.2f ms", search.median * 1000), "two words, FTS5")
+}
+
 // 3. A 10 MiB attachment.
 let big = Sodium.randomBytes(10 << 20)
 try Data(big).write(to: URL(fileURLWithPath: scratch + "/big.bin"))

@@ -25,6 +25,7 @@ struct DHTOptions: ParsableArguments {
     @Option(help: "UDP address to use, HOST:PORT (default: any port, on 127.0.0.1 if every bootstrap node is there).")
     var listen: String?
     @Option(help: "Seconds to wait for each answer (default 2).") var timeout: Double = 2
+    @Flag(help: "Print the result as JSON.") var json = false
 
     func configuration(needsNetwork: Bool) throws(NodeError) -> DHTConfiguration {
         var c = mainline ? DHTConfiguration.mainline : DHTConfiguration()
@@ -69,8 +70,36 @@ struct DHTOptions: ParsableArguments {
 }
 
 func milliseconds(_ d: Duration) -> String {
-    let ms = Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15
-    return String(format: "%.1f ms", ms)
+    String(format: "%.1f ms", ms(d))
+}
+
+func ms(_ d: Duration) -> Double {
+    ((Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15) * 10).rounded() / 10
+}
+
+/// What the DHT commands print with `--json`.
+struct DHTOut: Encodable {
+    var address: String?
+    var id: String?
+    var target: String?
+    var key: String?
+    var seq: Int64?
+    var salt: String?
+    var value: String?
+    var valueHex: String?
+    var stored: Int?
+    var nodes: [Node]?
+    var hops: Int?
+    var queries: Int?
+    var answered: Int?
+    var ms: Double
+
+    struct Node: Encodable {
+        var id: String
+        var address: String
+        var distanceBits: Int
+        var hop: Int
+    }
 }
 
 struct DHTPing: AsyncParsableCommand {
@@ -84,6 +113,7 @@ struct DHTPing: AsyncParsableCommand {
             guard let a = DHTAddress(address) else { throw NodeError.invalidArgument("ping wants IPv4:PORT, not '\(address)'") }
             let start = ContinuousClock.now
             let id = try await node.ping(a)
+            if dht.json { try Output.json(DHTOut(address: "\(a)", id: "\(id)", ms: ms(ContinuousClock.now - start))); return }
             print("\(a) answered as \(id) in \(milliseconds(ContinuousClock.now - start))")
         }
     }
@@ -120,6 +150,13 @@ struct DHTPut: AsyncParsableCommand {
                 item = DHTItem.signed(value: v, key: key, salt: saltBytes, sequence: sequence)
             }
             let (stored, lookup) = try await node.put(item)
+            if dht.json {
+                try Output.json(
+                    DHTOut(
+                        target: "\(item.target)", key: item.mutable.map { Hex.encode($0.publicKey) }, seq: item.mutable?.sequence,
+                        salt: item.mutable == nil ? nil : salt, stored: stored, queries: lookup.queries, ms: ms(lookup.elapsed)))
+                return
+            }
             print("target \(item.target)")
             if let m = item.mutable { print("key \(Hex.encode(m.publicKey))  seq \(m.sequence)  salt '\(salt)'") }
             print(
@@ -165,10 +202,19 @@ struct DHTGet: AsyncParsableCommand {
                 (item, lookup) = try await node.get(t)
             }
             let shown: String
-            if let b = (try? Bencode.decode(item.value))?.bytes, let text = String(validating: b, as: UTF8.self) {
+            let text = (try? Bencode.decode(item.value))?.bytes.flatMap { String(validating: $0, as: UTF8.self) }
+            if let text {
                 shown = text
             } else {
                 shown = "(bencoded) " + Hex.encode(item.value)
+            }
+            if dht.json {
+                try Output.json(
+                    DHTOut(
+                        target: "\(item.target)", seq: item.mutable?.sequence, value: text,
+                        valueHex: text == nil ? Hex.encode(item.value) : nil, hops: lookup.hops, queries: lookup.queries,
+                        ms: ms(lookup.elapsed)))
+                return
             }
             print(shown)
             if let m = item.mutable { print("seq \(m.sequence), signature valid") }
@@ -189,6 +235,16 @@ struct DHTLookup: AsyncParsableCommand {
             guard let t = NodeID(hex: target.lowercased()) else { throw NodeError.invalidArgument("lookup wants 40 hex digits") }
             let r = await node.lookup(t, method: "find_node")
             guard r.answered > 0 else { throw DHTError.noNodes }
+            if dht.json {
+                let nodes = r.closest.map {
+                    DHTOut.Node(
+                        id: "\($0.node.id)", address: "\($0.node.address)",
+                        distanceBits: 160 - t.commonPrefixLength(with: $0.node.id), hop: $0.depth + 1)
+                }
+                try Output.json(
+                    DHTOut(nodes: nodes, hops: r.hops, queries: r.queries, answered: r.answered, ms: ms(r.elapsed)))
+                return
+            }
             for c in r.closest {
                 print(
                     "\(c.node.id)  \(c.node.address)  distance-bits \(160 - t.commonPrefixLength(with: c.node.id))  hop \(c.depth + 1)"

@@ -71,7 +71,7 @@ enum ManPage {
             or 2 for a command line that cannot be parsed. \\fB\\-\\-json\\fR output is pretty-printed with sorted keys.
 
             """
-        out += options(root.arguments ?? [])
+        out += ".SH OPTIONS\n" + options(root.arguments ?? [])
         out += ".SH COMMANDS\n"
         for c in root.subcommands ?? [] where c.shouldDisplay ?? true {
             out += command(c, path: ["mule"])
@@ -134,9 +134,22 @@ enum ManPage {
 
     /// Escapes text for roff: backslashes, and a leading dot or quote that would start a request.
     static func escape(_ s: String) -> String {
-        let t = s.replacingOccurrences(of: "\\", with: "\\e").replacingOccurrences(of: "-", with: "\\-")
+        var t = ""
+        for u in s.unicodeScalars {
+            switch u {
+            case "\\": t += "\\e"
+            case "-": t += "\\-"
+            case _ where u.isASCII: t.unicodeScalars.append(u)
+            // roff input is ASCII; anything else is named by its code point.
+            default: t += "\\[u" + String(u.value, radix: 16, uppercase: true).leftPadded(to: 4) + "]"
+            }
+        }
         return t.split(separator: "\n", omittingEmptySubsequences: false).map { line in
             line.hasPrefix(".") || line.hasPrefix("'") ? "\\&" + line : String(line)
         }.joined(separator: "\n")
     }
+}
+
+extension String {
+    func leftPadded(to n: Int) -> String { String(repeating: "0", count: max(0, n - count)) + self }
 }

@@ -307,6 +307,7 @@ struct AddNearby: ParsableCommand {
     @ParentCommand var contacts: Contacts
     @Argument(help: "Their name as 'mule nearby' shows it.") var who: String
     @Option(help: "Your name for this contact (default: the name they announce).") var name: String?
+    @Flag(help: "Print the result as JSON.") var json = false
 
     func run() throws {
         try guarded {
@@ -321,8 +322,9 @@ struct AddNearby: ParsableCommand {
                 throw NodeError.invalidArgument("node.json holds a malformed key for '\(who)'")
             }
             let c = try node.addContact(PublicIdentity(name: n.name, signingKey: sk, agreementKey: ak), name: name)
+            if json { try Output.json(ContactInfo(c, among: try node.contacts())); return }
             print("Added \(c.name) [\(c.id)]")
-            print("Compare this fingerprint with them: \(c.fingerprint)")
+            Contacts.printCompare(c)
         }
     }
 }

@@ -76,10 +76,12 @@ struct Relay: AsyncParsableCommand {
             abstract: "Use a relay: fetch from it, and leave undelivered messages there.")
         @ParentCommand var relay: Relay
         @Argument(help: "The relay, HOST:PORT.") var address: String
+        @Flag(help: "Print the result as JSON.") var json = false
 
         func run() throws {
             try guarded {
                 let list = try relay.root.global.openNode().addRelay(address)
+                if json { try Output.json(list); return }
                 print("Relays: \(list.joined(separator: ", "))")
                 print("Your invite and your DHT record now name them; a running node uses them within a second.")
             }
@@ -90,10 +92,12 @@ struct Relay: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Stop using a relay.")
         @ParentCommand var relay: Relay
         @Argument(help: "The relay, HOST:PORT.") var address: String
+        @Flag(help: "Print the result as JSON.") var json = false
 
         func run() throws {
             try guarded {
                 let list = try relay.root.global.openNode().removeRelay(address)
+                if json { try Output.json(list); return }
                 print(list.isEmpty ? "No relays." : "Relays: \(list.joined(separator: ", "))")
             }
         }
