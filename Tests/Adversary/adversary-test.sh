@@ -38,7 +38,7 @@ field() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status" 2>/dev/null || e
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 port_of() { sed -n "s/.*$2 on [0-9.]*:\([0-9]*\).*/\1/p" "$1" | head -1; }
 delivered() {
-    m bob messages --json | python3 -c "
+    m bob messages --limit 1000000 --json | python3 -c "
 import json,sys; d=json.load(sys.stdin)
 sys.exit(0 if any(m.get('text')==sys.argv[1] and m['status']=='delivered' for m in d) else 1)" "$1"
 }
@@ -197,7 +197,7 @@ peak_kb=$(python3 -c "
 import resource, subprocess, sys
 r = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)" "$MULE" --home "$WORK/bob" import "$WORK/big.mule")
-got=$(m bob messages --json | python3 -c "
+got=$(m bob messages --limit 1000000 --json | python3 -c "
 import json,sys; d=json.load(sys.stdin)
 print(sum(1 for m in d if m.get('text') in ('at the start of a big stick', 'at the end of a big stick')))")
 [ "$got" -eq 2 ] || fail "the messages at both ends of the 1 GiB stick did not both arrive ($got)"

@@ -18,12 +18,12 @@ on() { local who=$1; shift; ip netns exec "$(ns "$who")" "$MULE" --home "$WORK/$
 invite() { on "$1" id --json | json "d['invite']"; }
 # How many messages with this text arrived at $1 by relay, and whether $1's own are all delivered by relay.
 received_by_relay() {
-    on "$1" messages --json | python3 -c "
+    on "$1" messages --limit 1000000 --json | python3 -c "
 import json,sys; d=json.load(sys.stdin)
 sys.exit(0 if sum(1 for m in d if m.get('text')==sys.argv[1] and m['direction']=='in' and m.get('via')=='relay')==1 else 1)" "$2"
 }
 all_delivered() {
-    on "$1" messages --json | python3 -c "
+    on "$1" messages --limit 1000000 --json | python3 -c "
 import json,sys; d=json.load(sys.stdin); out=[m for m in d if m['direction']=='out']
 sys.exit(0 if out and all(m['status']=='delivered' for m in out) else 1)"
 }

@@ -16,7 +16,7 @@ rss_mb() { awk '/VmRSS/ {printf "%.1f", $2 / 1024}' "/proc/$1/status" 2>/dev/nul
 delivered_count() {
     local total=0 n
     for n in $(seq "$N"); do
-        total=$((total + $(on "$n" messages --json | python3 -c "
+        total=$((total + $(on "$n" messages --limit 1000000 --json | python3 -c "
 import json,sys; d=json.load(sys.stdin)
 print(sum(1 for m in d if m['direction']=='out' and m['status']=='delivered'))")))
     done
@@ -52,7 +52,7 @@ done
 elapsed=$((SECONDS - t0))
 for n in $(seq "$N"); do
     prev=$(( (n + N - 2) % N + 1 ))
-    c=$(on "$n" messages --json | python3 -c "
+    c=$(on "$n" messages --limit 1000000 --json | python3 -c "
 import json,sys; d=json.load(sys.stdin)
 print(sum(1 for m in d if m['direction']=='in' and m.get('text')==sys.argv[1]))" "from host $prev to the next")
     [ "$c" -eq 1 ] || fail "host $n holds the message from host $prev $c times"

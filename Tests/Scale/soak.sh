@@ -77,7 +77,7 @@ for n in 1 2 3; do kill -0 "${NODE_PID[$n]}" 2>/dev/null || fail "node $n died: 
 
 step "every one of $k messages delivered exactly once"
 check() {
-    for n in 1 2 3; do on "$n" messages --json > "$WORK/m$n.json"; done
+    for n in 1 2 3; do on "$n" messages --limit 1000000 --json > "$WORK/m$n.json"; done
     python3 - "$WORK" <<'PY'
 import json, sys, collections
 work = sys.argv[1]
