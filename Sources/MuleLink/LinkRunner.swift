@@ -36,6 +36,7 @@ extension NIOAsyncChannel where Inbound == LinkEvent, Outbound == LinkFrame {
             try await executeThenClose(isolation: isolation) { inbound, _ in
                 isolation?.assertIsolated("a link's frames are handled off its actor")
                 for try await event in inbound {
+                    HandOff.acquire(channel)
                     switch event {
                     case .established(let peer):
                         end.id = attach(peer)

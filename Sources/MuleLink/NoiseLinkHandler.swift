@@ -178,6 +178,7 @@ public final class NoiseLinkHandler: ChannelDuplexHandler {
         guard !batch.isEmpty else { return }
         let frames = batch
         batch = []
+        HandOff.release(context.channel)
         context.fireChannelRead(wrapInboundOut(.frames(frames)))
     }
 
@@ -213,6 +214,7 @@ public final class NoiseLinkHandler: ChannelDuplexHandler {
             established = true
             configuration.gate.handshakeDone(from: gateKey)
             let peer = LinkPeer(linkKey: hs.remoteStatic ?? [], hello: hello, weInitiated: isInitiator, address: address)
+            HandOff.release(context.channel)
             context.fireChannelRead(wrapInboundOut(.established(peer)))
         case .transport(let s, var receive):
             let plain: [UInt8]
