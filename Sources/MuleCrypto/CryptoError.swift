@@ -11,6 +11,8 @@ public enum CryptoError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The ack secret inside does not hash to the drop hash outside.
     case dropHashMismatch
     case malformed(WireError)
+    /// A ratchet header asked to skip more message keys than the bound allows.
+    case skipLimit(Int)
 
     public var description: String {
         switch self {
@@ -20,6 +22,7 @@ public enum CryptoError: Error, Equatable, Sendable, CustomStringConvertible {
         case .badSignature: return "signature does not match the sender key inside the envelope"
         case .dropHashMismatch: return "ack secret does not match the drop hash"
         case .malformed(let e): return "malformed sealed content: \(e)"
+        case .skipLimit(let n): return "the message is \(n) messages ahead of the last one opened, more than the bound allows"
         }
     }
 }
