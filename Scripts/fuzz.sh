@@ -2,7 +2,8 @@
 # Coverage-guided fuzzing of every pure decoder with libFuzzer (swiftc -sanitize=fuzzer,address):
 # CBOR, BPv7 bundles, bundle files, envelopes, message content, Base32 (Fuzz/wire.swift),
 # reconciliation messages (sync), bencode and KRPC datagrams (DHT), link frames, the frame
-# assembler and the hello (link), invite codes and Noise handshake messages (crypto). Each harness
+# assembler and the hello (link), invite codes, Noise handshake messages and the v2 ratchet's header,
+# stored session and opening (crypto). Each harness
 # is compiled together with the real sources it tests.
 #
 #   Scripts/fuzz.sh [SECONDS]     each fuzzer runs SECONDS (default 20); a crash fails the run

@@ -78,7 +78,7 @@ extension RatchetSession {
         let n = try r.readArrayHeader()
         guard n <= 1 << 20 else { throw .tooLarge("skipped keys", at: r.offset) }
         var skipped: [Skipped] = []
-        skipped.reserveCapacity(n)
+        skipped.reserveCapacity(min(n, bytes.count / 40))  // a declared count reserves nothing it cannot fill
         for _ in 0..<n {
             try r.readArrayHeader(count: 4, what: "skipped key")
             let key = try r.readByteString(count: 32, field: "skipped ratchet key")
