@@ -306,3 +306,71 @@ struct SplitMix {
         return z ^ (z >> 31)
     }
 }
+
+@Suite struct PrekeyTests {
+    let day = PrekeyRing.Schedule.day
+    let signer = SigningKey.generate()
+
+    @Test func signedPrekeysVerifyAndRoundTrip() throws {
+        var ring = PrekeyRing()
+        #expect(ring.current == nil)
+        let made = ring.rotate(now: 0, signer: signer)
+        #expect(made)
+        let p = try #require(ring.current)
+        #expect(p.verify(signingKey: signer.publicKey))
+        #expect(!p.verify(signingKey: SigningKey.generate().publicKey))
+        #expect(try SignedPrekey.decode(p.encode()) == p)
+        var moved = p
+        moved.validUntil += 1
+        #expect(!moved.verify(signingKey: signer.publicKey))
+        #expect(p.usable(now: 29 * day) && !p.usable(now: 30 * day))
+    }
+
+    /// Property 4 at this level: a first message started with a prekey opens while the prekey is
+    /// kept, and nothing opens it after the ring deleted the prekey on schedule.
+    @Test func aRotatedAwayPrekeyIsDeletedAndItsFirstMessagesStayShut() throws {
+        let bob = AgreementKey.generate()
+        let alice = AgreementKey.generate()
+        var ring = PrekeyRing()
+        ring.rotate(now: 0, signer: signer)
+        let old = try #require(ring.current)
+        var a = try RatchetSession.initiate(identity: alice, theirIdentity: bob.publicKey, theirPrekey: (old.id, old.publicKey))
+        let (header, ciphertext) = try a.seal(Array("first".utf8), ad: [])
+        let start = try #require(try RatchetHeader.decode(header).start)
+        let limits = RatchetSession.Limits(skippedLifetimeMs: day)
+        func opens(with ring: PrekeyRing) -> Bool {
+            guard let id = start.prekeyID, let key = ring.key(id: id),
+                var b = try? RatchetSession.respond(identity: bob, prekey: key, theirIdentity: alice.publicKey, start: start)
+            else { return false }
+            return (try? b.open(header: header, ciphertext: ciphertext, ad: [], now: 0, limits: limits)) != nil
+        }
+        // Weekly rotations: the old prekey is retired but kept (validity 30 days + 31 of retention).
+        for week in 1...8 { ring.rotate(now: UInt64(week) * 7 * day, signer: signer) }
+        #expect(ring.current?.id != old.id)
+        #expect(opens(with: ring))
+        let stolenBefore = try PrekeyRing.decode(ring.encode())
+        #expect(opens(with: stolenBefore))
+        ring.rotate(now: 61 * day, signer: signer)
+        #expect(ring.key(id: old.id) == nil)
+        #expect(ring.count <= 10)
+        // A thief who takes the ring (and Bob's identity key) afterwards cannot open it.
+        let stolenAfter = try PrekeyRing.decode(ring.encode())
+        #expect(!opens(with: stolenAfter))
+        var withIdentity = try RatchetSession.respond(identity: bob, prekey: nil, theirIdentity: alice.publicKey, start: start)
+        #expect(throws: CryptoError.cannotDecrypt) {
+            try withIdentity.open(header: header, ciphertext: ciphertext, ad: [], now: 0, limits: limits)
+        }
+    }
+
+    @Test func aDamagedRingIsRefused() throws {
+        var ring = PrekeyRing()
+        ring.rotate(now: 0, signer: signer)
+        let bytes = ring.encode()
+        for cut in [0, 3, bytes.count - 1] {
+            #expect(throws: WireError.self) { try PrekeyRing.decode(Array(bytes[0..<cut])) }
+        }
+        var flipped = bytes
+        flipped[bytes.count - 10] ^= 0xFF  // inside the secret: no longer matches its public key
+        #expect(throws: WireError.self) { try PrekeyRing.decode(flipped) }
+    }
+}
