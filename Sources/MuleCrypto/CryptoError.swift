@@ -13,6 +13,8 @@ public enum CryptoError: Error, Equatable, Sendable, CustomStringConvertible {
     case malformed(WireError)
     /// A ratchet header asked to skip more message keys than the bound allows.
     case skipLimit(Int)
+    /// An envelope version this path does not open (version 2 needs the sender's ratchet session).
+    case unsupportedEnvelope(UInt64)
 
     public var description: String {
         switch self {
@@ -22,6 +24,7 @@ public enum CryptoError: Error, Equatable, Sendable, CustomStringConvertible {
         case .badSignature: return "signature does not match the sender key inside the envelope"
         case .dropHashMismatch: return "ack secret does not match the drop hash"
         case .malformed(let e): return "malformed sealed content: \(e)"
+        case .unsupportedEnvelope(let v): return "envelope version \(v) cannot be opened here (version 2 needs a ratchet session)"
         case .skipLimit(let n): return "the message is \(n) messages ahead of the last one opened, more than the bound allows"
         }
     }

@@ -20,10 +20,13 @@ public enum Sealer {
         Sodium.blake2b(outputLength: 32, Array("mule-ack-v1".utf8), ackSecret)
     }
 
-    static func associatedData(tag: [UInt8], creationTime: UInt64, lifetime: UInt64, dropHash: [UInt8], ephemeralKey: [UInt8])
-        -> [UInt8]
-    {
-        var ad = Array("mule-env-v1".utf8)
+    /// `label || tag || u64be(creation) || u64be(lifetime) || dropHash || ephemeralKey`, where the
+    /// label is the envelope version's ("mule-env-v1" or "mule-env-v2").
+    static func associatedData(
+        label: [UInt8] = Array("mule-env-v1".utf8), tag: [UInt8], creationTime: UInt64, lifetime: UInt64, dropHash: [UInt8],
+        ephemeralKey: [UInt8]
+    ) -> [UInt8] {
+        var ad = label
         ad.reserveCapacity(ad.count + 16 + 16 + 64)
         ad += tag
         for v in [creationTime, lifetime] {
@@ -65,6 +68,7 @@ public enum Sealer {
     /// Opens a message addressed to `me`, checking the AEAD tag, the padding, the signature over the
     /// bytes as received, and that the ack secret matches the drop hash.
     public static func open(_ bundle: MuleBundle, _ env: MessageEnvelope, as me: Identity) throws(CryptoError) -> MessageContent {
+        guard env.version == 1 else { throw .unsupportedEnvelope(env.version) }
         let ad = associatedData(
             tag: bundle.tag, creationTime: bundle.creationTime, lifetime: bundle.lifetime,
             dropHash: env.dropHash, ephemeralKey: env.ephemeralKey)

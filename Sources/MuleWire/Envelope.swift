@@ -1,13 +1,16 @@
 /// The payload of a Mule bundle: what a carrier can see of a message or a receipt.
 ///
-/// Message: `[1, 0, dropHash(32), ephemeralKey(32), ciphertext]`
+/// Message: `[v, 0, dropHash(32), ephemeralKey(32), ciphertext]`, v = 1 (sealed to the recipient's
+/// long-term key) or 2 (the same outer shape around a ratchet message, Docs/PROTOCOL.md §13.8)
 /// Receipt: `[1, 1, [ackSecret(32), ...]]`
-/// The leading 1 is the envelope version; a later key schedule gets a new number.
+/// The leading number is the envelope version.
 public enum Envelope: Hashable, Sendable {
     case message(MessageEnvelope)
     case receipt(ReceiptEnvelope)
 
     public static let version: UInt64 = 1
+    /// The message envelope versions this code reads (and carries).
+    public static let messageVersions: ClosedRange<UInt64> = 1...2
     public static let maxAcksPerReceipt = 1024
 
     public func encode() -> [UInt8] {
@@ -15,7 +18,7 @@ public enum Envelope: Hashable, Sendable {
         case .message(let m):
             var w = CBORWriter(capacity: m.ciphertext.count + 90)
             w.arrayHeader(5)
-            w.unsigned(Envelope.version)
+            w.unsigned(m.version)
             w.unsigned(0)
             w.byteString(m.dropHash)
             w.byteString(m.ephemeralKey)
@@ -37,8 +40,9 @@ public enum Envelope: Hashable, Sendable {
         let count = try r.readArrayHeader()
         guard count >= 2 else { throw .invalidField("envelope has \(count) fields") }
         let version = try r.readUnsigned()
-        guard version == Envelope.version else { throw .unknownVersion("envelope", version) }
+        guard Envelope.messageVersions.contains(version) else { throw .unknownVersion("envelope", version) }
         let kind = try r.readUnsigned()
+        guard kind == 0 || version == Envelope.version else { throw .unknownVersion("receipt envelope", version) }
         let result: Envelope
         switch kind {
         case 0:
@@ -49,7 +53,7 @@ public enum Envelope: Hashable, Sendable {
             guard ct.count >= MessageEnvelope.minimumCiphertext else {
                 throw .invalidField("ciphertext of \(ct.count) bytes is shorter than the smallest padded message")
             }
-            result = .message(MessageEnvelope(dropHash: drop, ephemeralKey: epk, ciphertext: ct))
+            result = .message(MessageEnvelope(version: version, dropHash: drop, ephemeralKey: epk, ciphertext: ct))
         case 1:
             guard count == 3 else { throw .invalidField("receipt envelope has \(count) fields") }
             let n = try r.readArrayHeader()
@@ -67,6 +71,8 @@ public enum Envelope: Hashable, Sendable {
 }
 
 public struct MessageEnvelope: Hashable, Sendable {
+    /// 1: sealed to the recipient's long-term key; 2: a ratchet message inside (§13.8).
+    public var version: UInt64
     /// BLAKE2b of the ack secret sealed inside; a receipt that reveals the secret lets carriers drop this bundle.
     public var dropHash: [UInt8]
     /// The sender's one-time X25519 public key.
@@ -76,7 +82,8 @@ public struct MessageEnvelope: Hashable, Sendable {
 
     public static let minimumCiphertext = Padding.minimumSize + 16
 
-    public init(dropHash: [UInt8], ephemeralKey: [UInt8], ciphertext: [UInt8]) {
+    public init(version: UInt64 = 1, dropHash: [UInt8], ephemeralKey: [UInt8], ciphertext: [UInt8]) {
+        self.version = version
         self.dropHash = dropHash
         self.ephemeralKey = ephemeralKey
         self.ciphertext = ciphertext

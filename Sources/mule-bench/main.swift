@@ -70,6 +70,62 @@ row(
     "open+verify 1 KiB (Swift)", rate(opened, tOpen),
     String(format: "C loop %@ → %.0f%% of C", rate(n, cOpen), 100 * cOpen / tOpen))
 
+// 1b. Envelope v2 (PROTOCOL §13.8): the same message through a ratchet session, and what the key
+// state costs to store per contact.
+var aliceSession = try RatchetSession.initiate(
+    identity: alice.agreement, theirIdentity: bob.agreement.publicKey, theirPrekey: nil)
+var sealedV2: [Sealer.Sealed] = []
+sealedV2.reserveCapacity(n)
+let tSealV2 = try seconds {
+    for _ in 0..<n {
+        sealedV2.append(
+            try SealerV2.seal(
+                .text(text), from: alice, toAgreementKey: bob.agreement.publicKey, session: &aliceSession, tag: tag,
+                creationTime: creation, lifetime: 86_400_000, sentAt: 1))
+    }
+}
+guard case .message(let envV2) = sealedV2[0].bundle.envelope else { fatalError() }
+let cSealV2 = mule_baseline_seal_v2(Int32(n), contentLen, envV2.ciphertext.count - 16)
+row(
+    "seal v2 1 KiB (Swift)", rate(n, tSealV2),
+    String(format: "C loop %@ → %.0f%% of C", rate(n, cSealV2), 100 * cSealV2 / tSealV2))
+let ratchetLimits = RatchetSession.Limits(skippedLifetimeMs: 86_400_000)
+var bobSession: RatchetSession?
+var openedV2 = 0
+let tOpenV2 = try seconds {
+    for s in sealedV2 {
+        guard case .message(let env) = s.bundle.envelope else { continue }
+        let outer = try SealerV2.openOuter(s.bundle, env, as: bob)
+        if bobSession == nil, let start = outer.header.start {
+            bobSession = try RatchetSession.respond(
+                identity: bob.agreement, prekey: nil, theirIdentity: outer.senderAgreementKey, start: start)
+        }
+        _ = try SealerV2.openInner(outer, dropHash: env.dropHash, as: bob, session: &bobSession!, now: 0, limits: ratchetLimits)
+        openedV2 += 1
+    }
+}
+let cOpenV2 = mule_baseline_open_v2(Int32(n), contentLen, envV2.ciphertext.count - 16)
+row(
+    "open v2 1 KiB (Swift)", rate(openedV2, tOpenV2),
+    String(format: "C loop %@ → %.0f%% of C", rate(n, cOpenV2), 100 * cOpenV2 / tOpenV2))
+do {
+    // A session after an exchange, then with 100 messages missing (their keys kept).
+    var a = aliceSession
+    var b = bobSession!
+    let (h, c) = try b.seal([1], ad: [])
+    _ = try a.open(header: h, ciphertext: c, ad: [], now: 0, limits: ratchetLimits)
+    let settled = a.encode().count
+    var last: (header: [UInt8], ciphertext: [UInt8]) = ([], [])
+    for _ in 0...100 { last = try b.seal([1], ad: []) }
+    _ = try a.open(header: last.header, ciphertext: last.ciphertext, ad: [], now: 0, limits: ratchetLimits)
+    var ring = PrekeyRing()
+    for week in 0..<9 { ring.rotate(now: UInt64(week) * 7 * 86_400_000, signer: alice.signing) }
+    row(
+        "v2 key state per contact", "\(settled) B",
+        "with 100 messages missing \(a.encode().count) B; the prekey ring (per identity, \(ring.count) keys) \(ring.encode().count) B"
+    )
+}
+
 // 2. Export and import of 10 000 bundles (a carrier's view: stored, not decrypted).
 func node(_ name: String) throws -> Node {
     try Node(profile: try Profile.create(home: scratch + "/" + name, name: name))
