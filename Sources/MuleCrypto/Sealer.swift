@@ -44,13 +44,14 @@ public enum Sealer {
 
     public static func seal(
         _ body: MessageContent.Body, from sender: Identity, toAgreementKey recipient: [UInt8],
-        tag: [UInt8], creationTime: UInt64, lifetime: UInt64, sentAt: UInt64
+        tag: [UInt8], creationTime: UInt64, lifetime: UInt64, sentAt: UInt64, disappearAfterMs: UInt64? = nil
     ) throws(CryptoError) -> Sealed {
         let ack = Sodium.randomBytes(32)
         let drop = dropHash(ackSecret: ack)
         let content = MessageContent(
             senderSigningKey: sender.signing.publicKey, senderAgreementKey: sender.agreement.publicKey,
-            senderName: sender.name, ackSecret: ack, sentAt: sentAt, body: body
+            senderName: sender.name, ackSecret: ack, sentAt: sentAt, body: body,
+            disappearAfterMs: disappearAfterMs
         ).encode()
         let eph = AgreementKey.generate()
         let ad = associatedData(

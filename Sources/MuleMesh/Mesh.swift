@@ -228,6 +228,13 @@ public actor Mesh {
 
     // MARK: Background work
 
+    /// Disappearing messages go within a second of their time while the node runs.
+    private func eraseDisappeared() {
+        do { try node.eraseDisappeared() } catch {
+            logger.warning("could not erase disappearing messages", metadata: ["reason": "\(error)"])
+        }
+    }
+
     private func tick() async {
         var lastState = ContinuousClock.now
         var lastRedial = ContinuousClock.now
@@ -254,6 +261,7 @@ public actor Mesh {
             if now - lastRelay >= .seconds(1) {
                 lastRelay = now
                 relayTick()
+                eraseDisappeared()
             }
             if now - lastState >= .seconds(1) {
                 lastState = now

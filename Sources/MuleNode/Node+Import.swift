@@ -341,6 +341,8 @@ extension Node {
                 id: id, contactId: sender.id, direction: .incoming, body: nil, fileName: nil, filePath: nil,
                 fileSize: nil, status: .received, sentAt: Int64(clamping: content.sentAt), receivedAt: now,
                 deliveredAt: nil, dropHash: env.dropHash, path: path)
+            // A disappearing message's time runs from its arrival here (the sender's clock is not ours).
+            record.disappearAt = content.disappearAfterMs.map { now + Int64(clamping: min($0, Node.maxDisappearMs)) }
             switch content.body {
             case .text(let t): record.body = t
             case .file(let name, let data):

@@ -41,6 +41,8 @@ public struct ContactRecord: Sendable, Equatable {
     public var relays: [String] = []
     /// When the person said they compared this contact's fingerprint (Unix ms), if they did.
     public var verifiedAt: Int64?
+    /// New messages to and from this contact disappear this long after sending or arrival.
+    public var disappearAfterMs: Int64?
 }
 
 /// How a message (or, for an outgoing one, its receipt) reached this node.
@@ -75,6 +77,8 @@ public struct MessageRecord: Sendable, Equatable {
     public var path: MessagePath?
     /// An incoming message: when it was shown to the person (nil: unread).
     public var readAt: Int64?
+    /// When both its text and its file are erased (Unix ms), for a disappearing message.
+    public var disappearAt: Int64?
 
     public init(
         id: String, contactId: Int64, direction: Direction, body: String?, fileName: String?, filePath: String?,

@@ -139,6 +139,16 @@ enum Schema {
                     CREATE INDEX message_sent ON message(sentAt);
                     """)
         }
+        // Issue 13: disappearing messages. A message's erase time, and a contact's default for new
+        // messages (nil: they stay).
+        m.registerMigration("v7-disappearing") { db in
+            try db.execute(
+                sql: """
+                    ALTER TABLE message ADD COLUMN disappearAt INTEGER;
+                    CREATE INDEX message_disappear ON message(disappearAt) WHERE disappearAt IS NOT NULL;
+                    ALTER TABLE contact ADD COLUMN disappearAfterMs INTEGER;
+                    """)
+        }
         return m
     }
 }

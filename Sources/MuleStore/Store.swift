@@ -93,6 +93,9 @@ public final class Store: Sendable {
         config.busyMode = .timeout(10)
         config.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            // Deleted rows are overwritten with zeros, so an erased (disappeared, removed) message is
+            // not left readable in free pages of the file.
+            try db.execute(sql: "PRAGMA secure_delete = ON")
         }
         do {
             let pool = try DatabasePool(path: path, configuration: config)

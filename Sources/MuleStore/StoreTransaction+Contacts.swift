@@ -36,6 +36,11 @@ extension StoreTransaction {
         try db.execute(sql: "UPDATE contact SET state = ? WHERE id = ?", arguments: [state.rawValue, id])
     }
 
+    /// Sets the disappearing time of new messages with contact `id` (nil: they stay).
+    public func setDisappearAfter(id: Int64, ms: Int64?) throws {
+        try db.execute(sql: "UPDATE contact SET disappearAfterMs = ? WHERE id = ?", arguments: [ms, id])
+    }
+
     public func renameContact(id: Int64, to name: String) throws {
         try db.execute(sql: "UPDATE contact SET name = ? WHERE id = ?", arguments: [name, id])
     }
@@ -93,7 +98,7 @@ extension ContactRecord {
             name: try r.text("name"), state: try r.state("state", State.self), heardFrom: try r.value("heardFrom"),
             addedAt: try r.value("addedAt"),
             relays: (try r.optionalText("relays") ?? "").split(separator: "\n").map(String.init),
-            verifiedAt: try r.value("verifiedAt"))
+            verifiedAt: try r.value("verifiedAt"), disappearAfterMs: try r.value("disappearAfterMs"))
     }
 }
 

@@ -6,13 +6,33 @@ extension StoreTransaction {
         try db.cachedStatement(
             sql: """
                 INSERT INTO message(id, contactId, direction, body, fileName, filePath, fileSize, status, sentAt,
-                                    receivedAt, deliveredAt, dropHash, path)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                    receivedAt, deliveredAt, dropHash, path, disappearAt)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """
         ).execute(arguments: [
             m.id, m.contactId, m.direction.rawValue, m.body, m.fileName, m.filePath, m.fileSize, m.status.rawValue,
-            m.sentAt, m.receivedAt, m.deliveredAt, m.dropHash.data, m.path?.rawValue,
+            m.sentAt, m.receivedAt, m.deliveredAt, m.dropHash.data, m.path?.rawValue, m.disappearAt,
         ])
+    }
+
+    /// Deletes the messages whose disappearing time has come (their search index entries go with
+    /// them), and this node's own bundles for those not delivered yet. Returns their file paths,
+    /// for the caller to remove.
+    public func eraseDisappeared(now: Int64) throws -> (count: Int, files: [String]) {
+        let files = try String.fetchAll(
+            db, sql: "SELECT filePath FROM message WHERE disappearAt <= ? AND filePath IS NOT NULL", arguments: [now])
+        try db.execute(
+            sql: """
+                DELETE FROM bundle WHERE own = 1 AND dropHash IN
+                    (SELECT dropHash FROM message WHERE disappearAt <= ? AND direction = 'out')
+                """, arguments: [now])
+        try db.execute(sql: "DELETE FROM message WHERE disappearAt <= ?", arguments: [now])
+        return (db.changesCount, files)
+    }
+
+    /// Whether any message is due to disappear at or before `now`.
+    public func hasDisappeared(now: Int64) throws -> Bool {
+        try Int.fetchOne(db, sql: "SELECT 1 FROM message WHERE disappearAt <= ? LIMIT 1", arguments: [now]) != nil
     }
 
     public func hasMessage(dropHash: [UInt8]) throws -> Bool {
@@ -156,6 +176,7 @@ extension MessageRecord {
             deliveredAt: try r.value("deliveredAt"), dropHash: try r.bytes("dropHash"),
             path: try r.optionalText("path").map { MessagePath(rawValue: $0) ?? .file })
         readAt = try r.value("readAt")
+        disappearAt = try r.value("disappearAt")
     }
 }
 

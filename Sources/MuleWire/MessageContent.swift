@@ -1,6 +1,7 @@
 /// What the sender seals for the recipient: who it is (sealed sender), the ack secret, the time
 /// and the body. Encoded as `[senderSigningKey(32), senderAgreementKey(32), senderName, ackSecret(32),
-/// sentAt, body]` with `body = [0, text] | [1, fileName, data]`.
+/// sentAt, body]` with `body = [0, text] | [1, fileName, data]`, and a seventh element, the
+/// disappearing time in milliseconds, only on a message that should be erased on both sides.
 public struct MessageContent: Hashable, Sendable {
     public enum Body: Hashable, Sendable {
         case text(String)
@@ -14,13 +15,16 @@ public struct MessageContent: Hashable, Sendable {
     /// Unix time in milliseconds, as the sender's clock said.
     public var sentAt: UInt64
     public var body: Body
+    /// Both sides erase the message this long after sending (sender) or arrival (recipient).
+    public var disappearAfterMs: UInt64?
 
     public static let maxNameBytes = 64
 
     public init(
         senderSigningKey: [UInt8], senderAgreementKey: [UInt8], senderName: String,
-        ackSecret: [UInt8], sentAt: UInt64, body: Body
+        ackSecret: [UInt8], sentAt: UInt64, body: Body, disappearAfterMs: UInt64? = nil
     ) {
+        self.disappearAfterMs = disappearAfterMs
         self.senderSigningKey = senderSigningKey
         self.senderAgreementKey = senderAgreementKey
         self.senderName = senderName
@@ -31,7 +35,7 @@ public struct MessageContent: Hashable, Sendable {
 
     public func encode() -> [UInt8] {
         var w = CBORWriter(capacity: 200)
-        w.arrayHeader(6)
+        w.arrayHeader(disappearAfterMs == nil ? 6 : 7)
         w.byteString(senderSigningKey)
         w.byteString(senderAgreementKey)
         w.text(senderName)
@@ -48,12 +52,14 @@ public struct MessageContent: Hashable, Sendable {
             w.text(name)
             w.byteString(data)
         }
+        if let disappearAfterMs { w.unsigned(disappearAfterMs) }
         return w.bytes
     }
 
     public static func decode(_ bytes: [UInt8]) throws(WireError) -> MessageContent {
         var r = CBORReader(bytes)
-        try r.readArrayHeader(count: 6, what: "message content")
+        let fields = try r.readArrayHeader()
+        guard fields == 6 || fields == 7 else { throw .invalidField("message content has \(fields) fields") }
         let ed = try r.readByteString(count: 32, field: "sender signing key")
         let x = try r.readByteString(count: 32, field: "sender agreement key")
         let name = try r.readText()
@@ -70,9 +76,15 @@ public struct MessageContent: Hashable, Sendable {
             body = .file(name: fileName, data: try r.readByteString())
         default: throw .invalidField("unknown message body kind \(kind) with \(n) fields")
         }
+        var disappear: UInt64?
+        if fields == 7 {
+            disappear = try r.readUnsigned()
+            guard disappear! > 0 else { throw .invalidField("a disappearing time of 0") }
+        }
         try r.expectEnd()
         return MessageContent(
-            senderSigningKey: ed, senderAgreementKey: x, senderName: name, ackSecret: ack, sentAt: sentAt, body: body)
+            senderSigningKey: ed, senderAgreementKey: x, senderName: name, ackSecret: ack, sentAt: sentAt, body: body,
+            disappearAfterMs: disappear)
     }
 }
 

@@ -79,7 +79,7 @@ struct Contacts: ParsableCommand {
             """,
         subcommands: [
             Add.self, AddNearby.self, List.self, Accept.self, Verify.self, Block.self, Unblock.self, Rename.self,
-            Remove.self,
+            Remove.self, Disappear.self,
         ],
         defaultSubcommand: List.self)
     @ParentCommand var root: Mule
@@ -245,6 +245,41 @@ struct Contacts: ParsableCommand {
                 let (c, n) = try parent.root.global.openNode().removeContact(contact)
                 if json { try Output.json(Out(id: c.id, name: c.name, messagesRemoved: n)); return }
                 print("Removed \(c.name) [\(c.id)] and \(n) message\(n == 1 ? "" : "s")")
+            }
+        }
+    }
+
+    struct Disappear: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Make new messages with a contact disappear on both sides after a time, or stop it.",
+            discussion: """
+                Applies to messages sent from now on ('mule send --disappear' overrides it for one). Each \
+                side erases the text and the file this long after sending or arrival; the bundle's lifetime \
+                is capped to the same time, so carriers drop their copies too.
+                """)
+        @ParentCommand var parent: Contacts
+        @Argument(help: "Name or id.") var contact: String
+        @Argument(help: "A duration like 30s, 1h or 7d, or 'off'.") var after: String
+        @Flag(help: "Print the result as JSON.") var json = false
+
+        struct Out: Encodable {
+            var id: String
+            var name: String
+            var disappearAfterMs: UInt64?
+        }
+
+        func validate() throws {
+            if after != "off", TimeSpan.parseMs(after) == nil {
+                throw ValidationError("'\(after)' is not a duration like 30s, 1h or 7d, nor 'off'")
+            }
+        }
+
+        func run() throws {
+            try guarded {
+                let ms = after == "off" ? nil : TimeSpan.parseMs(after)
+                let c = try parent.root.global.openNode().setDisappearing(contact, afterMs: ms)
+                if json { try Output.json(Out(id: c.id, name: c.name, disappearAfterMs: ms)); return }
+                print(ms == nil ? "Messages with \(c.name) stay" : "New messages with \(c.name) disappear after \(after)")
             }
         }
     }

@@ -13,6 +13,11 @@ struct Send: ParsableCommand {
     @Argument(help: "The message text.") var text: String?
     @Option(help: "Send this file instead of text (up to 64 MiB).") var file: String?
     @Option(help: "How long carriers keep it, e.g. 36h, 14d, 2w (default 14d).") var lifetime: String?
+    @Option(
+        help: """
+            Erase it on both sides this long after sending (here) and arrival (there), e.g. 30s, 1h, 7d; \
+            'off' for one that stays although the conversation has a default ('mule contacts disappear').
+            """) var disappear: String?
     @Flag(help: "Send each line of standard input as one message, all in one transaction.") var stdin = false
     @Flag(help: "Print the result as JSON.") var json = false
 
@@ -30,7 +35,13 @@ struct Send: ParsableCommand {
         if let lifetime, TimeSpan.parseMs(lifetime) == nil {
             throw ValidationError("--lifetime: '\(lifetime)' is not a duration like 90m, 36h or 14d")
         }
+        if let disappear, disappear != "off", TimeSpan.parseMs(disappear) == nil {
+            throw ValidationError("--disappear: '\(disappear)' is not a duration like 30s, 1h or 7d, nor 'off'")
+        }
     }
+
+    /// nil: the conversation's default; 0: 'off'.
+    var disappearMs: UInt64? { disappear.map { $0 == "off" ? 0 : TimeSpan.parseMs($0) ?? 0 } }
 
     func run() throws {
         try guarded {
@@ -45,7 +56,7 @@ struct Send: ParsableCommand {
                     Output.error("standard input held no message")
                     throw ExitCode(1)
                 }
-                let sent = try node.send(to: contact, texts: lines, lifetimeMs: ms)
+                let sent = try node.send(to: contact, texts: lines, lifetimeMs: ms, disappearAfterMs: disappearMs)
                 if json {
                     try Output.json(
                         Out(contact: sent[0].contact.name, contactId: sent[0].contact.id, queued: sent.map(\.record.id)))
@@ -56,9 +67,9 @@ struct Send: ParsableCommand {
             }
             let m: Message
             if let file {
-                m = try node.sendFile(to: contact, path: file, lifetimeMs: ms)
+                m = try node.sendFile(to: contact, path: file, lifetimeMs: ms, disappearAfterMs: disappearMs)
             } else {
-                m = try node.send(to: contact, .text(text ?? ""), lifetimeMs: ms)
+                m = try node.send(to: contact, .text(text ?? ""), lifetimeMs: ms, disappearAfterMs: disappearMs)
             }
             if json {
                 try Output.json(Out(contact: m.contact.name, contactId: m.contact.id, queued: [m.record.id]))
@@ -103,6 +114,8 @@ struct Messages: ParsableCommand {
         var deliveredAt: String?
         /// How it travelled: lan, direct, relay or file (for an outgoing message, how its receipt came).
         var via: String?
+        /// When a disappearing message is erased.
+        var disappearsAt: String?
     }
 
     func validate() throws {
@@ -132,7 +145,8 @@ struct Messages: ParsableCommand {
                             path: m.record.filePath, size: m.record.fileSize, status: m.record.status.rawValue,
                             unread: m.record.direction == .incoming && m.record.readAt == nil,
                             sentAt: Output.iso(m.record.sentAt), receivedAt: m.record.receivedAt.map(Output.iso),
-                            deliveredAt: m.record.deliveredAt.map(Output.iso), via: m.record.path?.rawValue)
+                            deliveredAt: m.record.deliveredAt.map(Output.iso), via: m.record.path?.rawValue,
+                            disappearsAt: m.record.disappearAt.map(Output.iso))
                     })
                 return
             }
@@ -150,7 +164,8 @@ struct Messages: ParsableCommand {
                     what = "[file \(f), \(ByteCount.format(m.record.fileSize ?? 0))]"
                     if m.record.direction == .incoming, let p = m.record.filePath { what += " saved to \(p)" }
                 }
-                let via = m.record.path.map { ", \($0)" } ?? ""
+                var via = m.record.path.map { ", \($0)" } ?? ""
+                if let at = m.record.disappearAt { via += ", disappears \(Output.date(at))" }
                 let new = m.record.direction == .incoming && m.record.readAt == nil ? "• " : ""
                 // Text from others is made safe to print: no escape sequence reaches the terminal.
                 print(

@@ -92,6 +92,10 @@ struct GlobalOptions: ParsableArguments {
             default: break
             }
         }
+        // Messages whose disappearing time came while no node ran go before anything is shown.
+        do { try node.eraseDisappeared() } catch {
+            Output.error("warning: could not erase disappearing messages: \(Output.describe(error))")
+        }
         return node
     }
 }

@@ -1,0 +1,55 @@
+import Foundation
+import Testing
+
+/// Disappearing messages through the executable (issue 13.6): a message sent with `--disappear`,
+/// and one under a conversation's default, are erased on both sides on time, text and file, and
+/// the search index with them; `--disappear off` and `contacts disappear … off` keep messages.
+@Suite struct DisappearingTests {
+    @Test func textAndFilesGoOnBothSidesOnTime() throws {
+        let s = Scratch()
+        let alice = s.cli("alice"), bob = s.cli("bob")
+        try alice.run("init", "--name", "Alice")
+        try bob.run("init", "--name", "Bob")
+        let inviteOf = { (c: MuleCLI) in (try c.json("id", "--json") as! [String: Any])["invite"] as! String }
+        try alice.run("contacts", "add", try inviteOf(bob))
+        try bob.run("contacts", "add", try inviteOf(alice))
+        try Data((0..<5000).map { UInt8(truncatingIfNeeded: $0) }).write(to: URL(fileURLWithPath: s.file("pic.bin")))
+
+        #expect(try alice.run("send", "Bob", "x", "--disappear", "soon").status == 2)
+        #expect(try alice.run("contacts", "disappear", "Bob", "0s").status == 2)
+        try alice.run("send", "Bob", "kept forever")
+        try alice.run("send", "Bob", "ephemeral words", "--disappear", "4s")
+        try alice.run("send", "Bob", "--file", s.file("pic.bin"), "--disappear", "4s")
+        let set = try alice.json("contacts", "disappear", "Bob", "4s", "--json") as! [String: Any]
+        #expect(set["disappearAfterMs"] as? Int == 4000)
+        try alice.run("send", "Bob", "by default")
+        try alice.run("send", "Bob", "explicitly kept", "--disappear", "off")
+        try alice.run("export", s.file("a.mule"))
+        try bob.run("import", s.file("a.mule"))
+
+        func texts(_ c: MuleCLI) throws -> [String] {
+            (try c.json("messages", "--limit", "1000", "--json") as! [[String: Any]]).map {
+                ($0["text"] as? String) ?? ($0["file"] as? String) ?? ""
+            }
+        }
+        let arrived = try bob.json("messages", "--json") as! [[String: Any]]
+        #expect(arrived.count == 5)
+        #expect(arrived.filter { $0["disappearsAt"] != nil }.count == 3)
+        let saved = try #require(arrived.first { $0["file"] as? String == "pic.bin" }?["path"] as? String)
+        #expect(FileManager.default.fileExists(atPath: saved))
+        #expect((try bob.json("messages", "--search", "ephemeral", "--json") as! [[String: Any]]).count == 1)
+
+        Thread.sleep(forTimeInterval: 4.5)
+        let left = ["kept forever", "explicitly kept"]
+        #expect(try texts(alice) == left)
+        #expect(try texts(bob) == left)
+        #expect(!FileManager.default.fileExists(atPath: saved))
+        #expect((try bob.json("messages", "--search", "ephemeral", "--json") as! [[String: Any]]).isEmpty)
+
+        // Off again: new messages stay.
+        try alice.run("contacts", "disappear", "Bob", "off")
+        try alice.run("send", "Bob", "after off")
+        Thread.sleep(forTimeInterval: 1.2)
+        #expect(try texts(alice) == left + ["after off"])
+    }
+}
