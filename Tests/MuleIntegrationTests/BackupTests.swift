@@ -7,12 +7,7 @@ import Testing
 @Suite struct BackupTests {
     @Test func roundTripAndEveryRefusal() throws {
         let s = Scratch()
-        let alice = s.cli("alice"), bob = s.cli("bob")
-        try alice.run("init", "--name", "Alice")
-        try bob.run("init", "--name", "Bob")
-        let inviteOf = { (c: MuleCLI) in (try c.json("id", "--json") as! [String: Any])["invite"] as! String }
-        try alice.run("contacts", "add", try inviteOf(bob))
-        try bob.run("contacts", "add", try inviteOf(alice))
+        let (alice, bob) = try s.aliceAndBob()
         let payload = (0..<300_000).map { UInt8(truncatingIfNeeded: $0 &* 31 >> 3) }
         try Data(payload).write(to: URL(fileURLWithPath: s.file("photo.bin")))
         try bob.run("send", "Alice", "a line before the backup")
@@ -64,7 +59,7 @@ import Testing
         let r = try restored.run("restore", s.file("a.bak"), "--passphrase-file", s.file("pass"))
         #expect(r.status == 0)
         #expect(r.out.hasPrefix("Restored Alice into \(restored.home)"))
-        #expect(try inviteOf(restored) == inviteOf(alice))
+        #expect(try restored.invite() == alice.invite())
         let contacts = try restored.json("contacts", "list", "--json") as! [[String: Any]]
         #expect(contacts.count == 1 && contacts[0]["name"] as? String == "Bob" && contacts[0]["verified"] as? Bool == true)
         let messages = try restored.json("messages", "--json") as! [[String: Any]]

@@ -7,12 +7,7 @@ import Testing
 @Suite struct DisappearingTests {
     @Test func textAndFilesGoOnBothSidesOnTime() throws {
         let s = Scratch()
-        let alice = s.cli("alice"), bob = s.cli("bob")
-        try alice.run("init", "--name", "Alice")
-        try bob.run("init", "--name", "Bob")
-        let inviteOf = { (c: MuleCLI) in (try c.json("id", "--json") as! [String: Any])["invite"] as! String }
-        try alice.run("contacts", "add", try inviteOf(bob))
-        try bob.run("contacts", "add", try inviteOf(alice))
+        let (alice, bob) = try s.aliceAndBob()
         try Data((0..<5000).map { UInt8(truncatingIfNeeded: $0) }).write(to: URL(fileURLWithPath: s.file("pic.bin")))
 
         #expect(try alice.run("send", "Bob", "x", "--disappear", "soon").status == 2)

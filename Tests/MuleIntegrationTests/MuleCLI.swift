@@ -43,6 +43,9 @@ struct MuleCLI {
             status: p.terminationStatus, out: String(decoding: o, as: UTF8.self), err: String(decoding: e, as: UTF8.self))
     }
 
+    /// This profile's invite code (`mule id --json`).
+    func invite() throws -> String { (try json("id", "--json") as! [String: Any])["invite"] as! String }
+
     func json(_ args: String...) throws -> Any {
         let r = try run(args)
         guard r.status == 0 || args.first == "import" else { throw CLIError("mule \(args) failed: \(r.err)") }
@@ -64,4 +67,14 @@ final class Scratch {
     deinit { try? FileManager.default.removeItem(atPath: path) }
     func file(_ n: String) -> String { path + "/" + n }
     func cli(_ name: String) -> MuleCLI { MuleCLI(home: file(name)) }
+
+    /// Alice and Bob, each with a profile and the other as a contact (from their invites).
+    func aliceAndBob() throws -> (alice: MuleCLI, bob: MuleCLI) {
+        let alice = cli("alice"), bob = cli("bob")
+        try alice.run("init", "--name", "Alice")
+        try bob.run("init", "--name", "Bob")
+        try alice.run("contacts", "add", try bob.invite())
+        try bob.run("contacts", "add", try alice.invite())
+        return (alice, bob)
+    }
 }
