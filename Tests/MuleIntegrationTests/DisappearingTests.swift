@@ -47,4 +47,31 @@ import Testing
         Thread.sleep(forTimeInterval: 1.2)
         #expect(try texts(alice) == left + ["after off"])
     }
+
+    /// A running node erases on time by itself: the received file goes while no other command
+    /// opens the profile (each command would erase too, when it opens it).
+    @Test func aRunningNodeErasesWithoutBeingAsked() throws {
+        let s = Scratch()
+        let (alice, bob) = try s.aliceAndBob()
+        try Data(repeating: 7, count: 2000).write(to: URL(fileURLWithPath: s.file("note.bin")))
+        try alice.run("send", "Bob", "--file", s.file("note.bin"), "--disappear", "3s")
+        try alice.run("export", s.file("a.mule"))
+        try bob.run("import", s.file("a.mule"))
+        let arrived = try bob.json("messages", "--json") as! [[String: Any]]
+        let saved = try #require(arrived.first?["path"] as? String)
+        #expect(FileManager.default.fileExists(atPath: saved))
+        let node = Process()
+        node.executableURL = URL(fileURLWithPath: MuleCLI.binary)
+        node.arguments = ["--home", bob.home, "run", "--no-mdns", "--listen", "127.0.0.1:0"]
+        node.standardError = FileHandle.nullDevice
+        node.standardOutput = FileHandle.nullDevice
+        try node.run()
+        defer {
+            kill(node.processIdentifier, SIGTERM)
+            node.waitUntilExit()
+        }
+        let deadline = Date().addingTimeInterval(10)
+        while FileManager.default.fileExists(atPath: saved), Date() < deadline { Thread.sleep(forTimeInterval: 0.2) }
+        #expect(!FileManager.default.fileExists(atPath: saved), "the running node did not erase the file")
+    }
 }
