@@ -42,17 +42,25 @@ public enum Sealer {
         return SecretBytes(copying: k)
     }
 
-    public static func seal(
-        _ body: MessageContent.Body, from sender: Identity, toAgreementKey recipient: [UInt8],
-        tag: [UInt8], creationTime: UInt64, lifetime: UInt64, sentAt: UInt64, disappearAfterMs: UInt64? = nil
-    ) throws(CryptoError) -> Sealed {
+    /// Steps 1 and 2 of sealing, the same in both envelope versions: a fresh ack secret, its drop
+    /// hash, and the encoded content that carries the secret.
+    static func content(
+        _ body: MessageContent.Body, from sender: Identity, sentAt: UInt64, disappearAfterMs: UInt64?
+    ) -> (ack: [UInt8], drop: [UInt8], content: [UInt8]) {
         let ack = Sodium.randomBytes(32)
-        let drop = dropHash(ackSecret: ack)
         let content = MessageContent(
             senderSigningKey: sender.signing.publicKey, senderAgreementKey: sender.agreement.publicKey,
             senderName: sender.name, ackSecret: ack, sentAt: sentAt, body: body,
             disappearAfterMs: disappearAfterMs
         ).encode()
+        return (ack, dropHash(ackSecret: ack), content)
+    }
+
+    public static func seal(
+        _ body: MessageContent.Body, from sender: Identity, toAgreementKey recipient: [UInt8],
+        tag: [UInt8], creationTime: UInt64, lifetime: UInt64, sentAt: UInt64, disappearAfterMs: UInt64? = nil
+    ) throws(CryptoError) -> Sealed {
+        let (ack, drop, content) = content(body, from: sender, sentAt: sentAt, disappearAfterMs: disappearAfterMs)
         let eph = AgreementKey.generate()
         let ad = associatedData(
             tag: tag, creationTime: creationTime, lifetime: lifetime, dropHash: drop, ephemeralKey: eph.publicKey)

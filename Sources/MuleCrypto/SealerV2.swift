@@ -45,13 +45,7 @@ public enum SealerV2 {
         _ body: MessageContent.Body, from sender: Identity, toAgreementKey recipient: [UInt8], session: inout RatchetSession,
         tag: [UInt8], creationTime: UInt64, lifetime: UInt64, sentAt: UInt64, disappearAfterMs: UInt64? = nil
     ) throws(CryptoError) -> Sealer.Sealed {
-        let ack = Sodium.randomBytes(32)
-        let drop = Sealer.dropHash(ackSecret: ack)
-        let content = MessageContent(
-            senderSigningKey: sender.signing.publicKey, senderAgreementKey: sender.agreement.publicKey,
-            senderName: sender.name, ackSecret: ack, sentAt: sentAt, body: body,
-            disappearAfterMs: disappearAfterMs
-        ).encode()
+        let (ack, drop, content) = Sealer.content(body, from: sender, sentAt: sentAt, disappearAfterMs: disappearAfterMs)
         let e = AgreementKey.generate()
         let ad = associatedData(
             tag: tag, creationTime: creationTime, lifetime: lifetime, dropHash: drop, ephemeralKey: e.publicKey)

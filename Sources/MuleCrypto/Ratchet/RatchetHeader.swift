@@ -19,6 +19,23 @@ public struct RatchetHeader: Equatable, Sendable {
             self.ephemeralKey = ephemeralKey
             self.prekeyID = prekeyID
         }
+
+        /// Writes `start` or, when there is none, null.
+        static func encode(_ start: Start?, into w: inout CBORWriter) {
+            guard let start else { return w.null() }
+            w.arrayHeader(2)
+            w.byteString(start.ephemeralKey)
+            if let id = start.prekeyID { w.unsigned(UInt64(id)) } else { w.null() }
+        }
+
+        /// Reads a start or null.
+        static func decode(from r: inout CBORReader) throws(WireError) -> Start? {
+            if try RatchetHeader.readNull(&r) { return nil }
+            try r.readArrayHeader(count: 2, what: "session start")
+            let eph = try r.readByteString(count: 32, field: "start ephemeral key")
+            let prekey: UInt32? = try RatchetHeader.readNull(&r) ? nil : try RatchetHeader.readUInt32(&r, "prekey id")
+            return Start(ephemeralKey: eph, prekeyID: prekey)
+        }
     }
 
     public var ratchetKey: [UInt8]
@@ -39,13 +56,7 @@ public struct RatchetHeader: Equatable, Sendable {
         w.byteString(ratchetKey)
         w.unsigned(UInt64(previousCount))
         w.unsigned(UInt64(index))
-        if let start {
-            w.arrayHeader(2)
-            w.byteString(start.ephemeralKey)
-            if let id = start.prekeyID { w.unsigned(UInt64(id)) } else { w.null() }
-        } else {
-            w.null()
-        }
+        Start.encode(start, into: &w)
         return w.bytes
     }
 
@@ -55,18 +66,16 @@ public struct RatchetHeader: Equatable, Sendable {
         let key = try r.readByteString(count: 32, field: "ratchet key")
         let previous = try readUInt32(&r, "previous chain length")
         let index = try readUInt32(&r, "message index")
-        var start: Start?
-        if try r.peekByte() == 0xF6 {
-            _ = try r.skipItem()
-        } else {
-            try r.readArrayHeader(count: 2, what: "session start")
-            let eph = try r.readByteString(count: 32, field: "start ephemeral key")
-            var prekey: UInt32?
-            if try r.peekByte() == 0xF6 { _ = try r.skipItem() } else { prekey = try readUInt32(&r, "prekey id") }
-            start = Start(ephemeralKey: eph, prekeyID: prekey)
-        }
+        let start = try Start.decode(from: &r)
         try r.expectEnd()
         return RatchetHeader(ratchetKey: key, previousCount: previous, index: index, start: start)
+    }
+
+    /// Consumes a CBOR null if one is next.
+    static func readNull(_ r: inout CBORReader) throws(WireError) -> Bool {
+        guard try r.peekByte() == 0xF6 else { return false }
+        _ = try r.skipItem()
+        return true
     }
 
     static func readUInt32(_ r: inout CBORReader, _ field: String) throws(WireError) -> UInt32 {

@@ -25,13 +25,7 @@ extension RatchetSession {
                 w.null()
             }
         }
-        if let start {
-            w.arrayHeader(2)
-            w.byteString(start.ephemeralKey)
-            if let id = start.prekeyID { w.unsigned(UInt64(id)) } else { w.null() }
-        } else {
-            w.null()
-        }
+        RatchetHeader.Start.encode(start, into: &w)
         w.arrayHeader(skipped.count)
         for k in skipped {
             w.arrayHeader(4)
@@ -56,11 +50,15 @@ extension RatchetSession {
             throw .invalidField("ratchet secret")
         }
         var theirs: [UInt8]?
-        if try isNull(&r) { theirs = nil } else { theirs = try r.readByteString(count: 32, field: "their ratchet key") }
+        if try RatchetHeader.readNull(&r) {
+            theirs = nil
+        } else {
+            theirs = try r.readByteString(count: 32, field: "their ratchet key")
+        }
         let previous = try RatchetHeader.readUInt32(&r, "previous count")
         var chains: [Chain?] = []
         for name in ["sending chain", "receiving chain"] {
-            if try isNull(&r) {
+            if try RatchetHeader.readNull(&r) {
                 chains.append(nil)
             } else {
                 try r.readArrayHeader(count: 2, what: name)
@@ -68,13 +66,7 @@ extension RatchetSession {
                 chains.append(Chain(key: key, index: try RatchetHeader.readUInt32(&r, name)))
             }
         }
-        var start: RatchetHeader.Start?
-        if try !isNull(&r) {
-            try r.readArrayHeader(count: 2, what: "session start")
-            let eph = try r.readByteString(count: 32, field: "start ephemeral key")
-            let prekey: UInt32? = try isNull(&r) ? nil : try RatchetHeader.readUInt32(&r, "prekey id")
-            start = RatchetHeader.Start(ephemeralKey: eph, prekeyID: prekey)
-        }
+        let start = try RatchetHeader.Start.decode(from: &r)
         let n = try r.readArrayHeader()
         guard n <= 1 << 20 else { throw .tooLarge("skipped keys", at: r.offset) }
         var skipped: [Skipped] = []
@@ -94,11 +86,5 @@ extension RatchetSession {
         s.receiving = chains[1]
         s.skipped = skipped
         return s
-    }
-
-    private static func isNull(_ r: inout CBORReader) throws(WireError) -> Bool {
-        guard try r.peekByte() == 0xF6 else { return false }
-        _ = try r.skipItem()
-        return true
     }
 }
