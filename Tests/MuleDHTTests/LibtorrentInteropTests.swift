@@ -59,6 +59,19 @@ struct InteropError: Error, CustomStringConvertible {
     init(_ d: String) { description = d }
 }
 
+/// A DHT is eventually consistent: with routing tables still filling in, a get can settle on
+/// nodes next to the ones a put just chose (one CI run met that; 600 local tries, idle and loaded, did not).
+/// An application asks again, and so does the test, at most twice more; a miss on every try still fails.
+func eventually<T>(_ body: () async throws -> T) async throws -> T {
+    var attempt = 0
+    while true {
+        do { return try await body() } catch DHTError.notFound where attempt < 2 {
+            attempt += 1
+            try await Task.sleep(for: .milliseconds(500))
+        }
+    }
+}
+
 /// 70 Mule nodes and 35 libtorrent nodes on 127.0.0.1 in one DHT.
 @Suite(.serialized) struct LibtorrentInteropTests {
     @Test func mixedNetworkOfMuleAndLibtorrent() async throws {
@@ -85,7 +98,7 @@ struct InteropError: Error, CustomStringConvertible {
         #expect(putReply.hasPrefix("target "))
         let ltTarget = DHTItem(immutable: BValue.bytes(ltValue).encoded()).target
         #expect(putReply.hasPrefix("target \(ltTarget.bytes.hex)"))
-        let (ltItem, _) = try await net.nodes[50].get(ltTarget)
+        let (ltItem, _) = try await eventually { try await net.nodes[50].get(ltTarget) }
         #expect(ltItem.value == BValue.bytes(ltValue).encoded())
 
         // Mutable, with salt: Mule puts seq 1, libtorrent reads it and puts seq 2 with the same
@@ -100,8 +113,10 @@ struct InteropError: Error, CustomStringConvertible {
         let put2 = try swarm.command("put_mutable 12 \(seed.hex) \(key.publicKey.hex) \(salt.hex) \(Array("two".utf8).hex)")
         #expect(put2.hasPrefix("put seq 2 stored "))
         #expect(!put2.hasSuffix("stored 0"))
-        let (m, _) = try await net.nodes[60].get(
-            DHTItem.mutableTarget(publicKey: key.publicKey, salt: salt), salt: salt, publicKey: key.publicKey)
+        let (m, _) = try await eventually {
+            try await net.nodes[60].get(
+                DHTItem.mutableTarget(publicKey: key.publicKey, salt: salt), salt: salt, publicKey: key.publicKey)
+        }
         #expect(m.mutable?.sequence == 2)
         #expect(m.value == BValue.string("two").encoded())
 
@@ -116,7 +131,8 @@ struct InteropError: Error, CustomStringConvertible {
         for i in 0..<12 {
             let v = BValue.string("item \(i) \(Sodium.randomBytes(4).hex)").encoded()
             try await net.nodes[Int.random(in: 0..<70)].put(DHTItem(immutable: v))
-            let (got, r) = try await net.nodes[Int.random(in: 0..<70)].get(DHTItem(immutable: v).target)
+            let getter = net.nodes[Int.random(in: 0..<70)]
+            let (got, r) = try await eventually { try await getter.get(DHTItem(immutable: v).target) }
             #expect(got.value == v)
             #expect(r.answered >= 8)
         }
