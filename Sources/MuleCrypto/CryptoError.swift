@@ -15,6 +15,8 @@ public enum CryptoError: Error, Equatable, Sendable, CustomStringConvertible {
     case skipLimit(Int)
     /// An envelope version this path does not open (version 2 needs the sender's ratchet session).
     case unsupportedEnvelope(UInt64)
+    /// A session start named a prekey this node has deleted on schedule.
+    case prekeyDeleted(UInt32)
 
     public var description: String {
         switch self {
@@ -25,6 +27,8 @@ public enum CryptoError: Error, Equatable, Sendable, CustomStringConvertible {
         case .dropHashMismatch: return "ack secret does not match the drop hash"
         case .malformed(let e): return "malformed sealed content: \(e)"
         case .unsupportedEnvelope(let v): return "envelope version \(v) cannot be opened here (version 2 needs a ratchet session)"
+        case .prekeyDeleted(let id):
+            return "the message starts a session with prekey \(id), deleted on schedule since, so it can no longer be opened"
         case .skipLimit(let n): return "the message is \(n) messages ahead of the last one opened, more than the bound allows"
         }
     }

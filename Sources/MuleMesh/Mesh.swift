@@ -235,6 +235,14 @@ public actor Mesh {
         }
     }
 
+    /// Keys whose time has come are deleted within a second, and the write-ahead log is emptied
+    /// so no older copy of a session stays in the profile.
+    private func maintainKeys() {
+        do { try node.maintainKeys() } catch {
+            logger.warning("could not delete expired keys", metadata: ["reason": "\(error)"])
+        }
+    }
+
     private func tick() async {
         var lastState = ContinuousClock.now
         var lastRedial = ContinuousClock.now
@@ -262,6 +270,7 @@ public actor Mesh {
                 lastRelay = now
                 relayTick()
                 eraseDisappeared()
+                maintainKeys()
             }
             if now - lastState >= .seconds(1) {
                 lastState = now

@@ -21,6 +21,7 @@ public struct EventRecord: Codable, Sendable, Equatable {
     public var bundles: Int?
     public var messages: Int?
     public var imported: ImportSummary?
+    public var count: Int?
 
     public init(type: String) { self.type = type }
 
@@ -128,6 +129,10 @@ public struct EventRecord: Codable, Sendable, Equatable {
         case .discoveryOff(let r):
             self.init(type: "discoveryOff")
             reason = r
+        case .keysDropped(let contact, let n):
+            self.init(type: "keysDropped")
+            contactID = contactIDs(contact)
+            count = n
         }
     }
 }

@@ -15,6 +15,9 @@ public struct ImportReport: Sendable {
     public var receiptsApplied = 0
     /// Carried bundles dropped because a receipt showed they had arrived.
     public var dropped = 0
+    /// Keys for missing version-2 messages given up because the bound on kept keys was reached:
+    /// those messages can no longer be opened (each is also a `keysDropped` event).
+    public var keysDropped = 0
     /// Proofs that bundles addressed here arrived, for a relay to delete its copies: the ack secret
     /// of each message opened (new or not), the id of each receipt. Not compared by `==`.
     public var releases: [[UInt8]] = []

@@ -69,15 +69,29 @@ extension Node {
     /// Adds a contact from an invite code. An existing request from the same key becomes a contact.
     @discardableResult
     public func addContact(invite code: String, name: String? = nil) throws(NodeError) -> Contact {
-        let decoded: (identity: PublicIdentity, relays: [String])
-        do { decoded = try Invite.decodeWithRelays(code) } catch { throw .invite(error) }
+        let decoded: Invite.Contents
+        do { decoded = try Invite.read(code) } catch { throw .invite(error) }
         var c = try addContact(decoded.identity, name: name)
         if !decoded.relays.isEmpty {
             let relays = decoded.relays.filter { Node.isRelayAddress($0) }
             try setContactRelays(c.record.id, relays)
             c.record.relays = relays
         }
+        if let prekey = decoded.prekey {
+            try setContactPrekey(c.record.id, prekey)
+            c.record.prekey = prekey.encode()
+        }
         return c
+    }
+
+    /// Records a contact's signed prekey (from its invite or DHT record) if it is signed by the
+    /// contact and newer than the one kept.
+    public func setContactPrekey(_ id: Int64, _ prekey: SignedPrekey) throws(NodeError) {
+        try write { tx in
+            guard let c = try tx.contact(id: id), prekey.verify(signingKey: c.signingKey) else { return }
+            if let old = c.prekey.flatMap({ try? SignedPrekey.decode($0) }), old.validUntil >= prekey.validUntil { return }
+            try tx.setContactPrekey(id: id, prekey.encode())
+        }
     }
 
     /// Records the relays a contact fetches from (from its invite or its DHT record).

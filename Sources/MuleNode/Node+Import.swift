@@ -12,6 +12,8 @@ extension Node {
         var bundle: MuleBundle
         var id: [UInt8]
         var opened: MessageContent?
+        /// A version-2 message's outer layer, opened; its inner layer opens in the transaction.
+        var outer: SealerV2.Outer?
         var forMe: Bool
     }
 
@@ -169,11 +171,12 @@ extension Node {
             case .rejected(let reason): rejections.append((i + firstIndex, reason))
             case .passed(let mb, let raw, let id):
                 let forMe = tags.owner(of: mb.tag, day: mb.creationDay) != nil
-                candidates.append(Candidate(index: i + firstIndex, bytes: raw, bundle: mb, id: id, opened: nil, forMe: forMe))
+                candidates.append(
+                    Candidate(index: i + firstIndex, bytes: raw, bundle: mb, id: id, opened: nil, outer: nil, forMe: forMe))
             }
         }
         if dropKnownBeforeOpening { report.duplicates += try dropKnown(&candidates) }
-        rejections += openAddressed(&candidates)
+        rejections += openAddressed(&candidates, now: now)
         for c in candidates where c.forMe {
             if let content = c.opened {
                 report.releases.append(content.ackSecret)
@@ -198,7 +201,9 @@ extension Node {
             var d = ImportReport()
             var acksBySender: [Int64: [[UInt8]]] = [:]
             for c in candidates {
-                try apply(c, tx: tx, now: now, files: files, path: path, report: &d, acks: &acksBySender, saved: &saved)
+                try apply(
+                    c, tx: tx, now: now, files: files, source: source, path: path, report: &d, acks: &acksBySender,
+                    saved: &saved)
             }
             for (contactId, acks) in acksBySender {
                 try queueReceipt(acks: acks, to: contactId, tx: tx, now: now)
@@ -222,6 +227,10 @@ extension Node {
         report.duplicates += delta.duplicates
         report.receiptsApplied += delta.receiptsApplied
         report.dropped += delta.dropped
+        report.keysDropped += delta.keysDropped
+        report.rejected += delta.rejected
+        report.problems += delta.problems
+        report.releases += delta.releases
         report.events += delta.events
         events.publish(delta.events)
     }
@@ -248,28 +257,46 @@ extension Node {
 
     /// Opens the messages addressed here, on all cores, and drops those that do not open: each is
     /// returned as a rejection.
-    private func openAddressed(_ candidates: inout [Candidate]) -> [(index: Int, reason: String)] {
+    ///
+    /// A version-2 message only loses its outer layer here (with the identity key alone, so on all
+    /// cores); its inner layer needs the session and opens in the transaction, in order.
+    private func openAddressed(_ candidates: inout [Candidate], now: Int64) -> [(index: Int, reason: String)] {
         let sealed = candidates.indices.filter { k in
             guard candidates[k].forMe, case .message = candidates[k].bundle.envelope else { return false }
             return true
         }
         guard !sealed.isEmpty else { return [] }
         let (identity, toOpen) = (identity, sealed.map { candidates[$0] })
-        let opened = parallelMap(toOpen.count, minimumChunk: 8) { j -> Result<MessageContent, CryptoError> in
+        enum Opened {
+            case content(MessageContent)
+            case outer(SealerV2.Outer)
+            case failed(String)
+        }
+        let version1Open = now < Node.version1OpeningEndsMs
+        let opened = parallelMap(toOpen.count, minimumChunk: 8) { j -> Opened in
             let c = toOpen[j]
             guard case .message(let env) = c.bundle.envelope else { preconditionFailure("filtered above") }
-            return Result { () throws(CryptoError) in try Sealer.open(c.bundle, env, as: identity) }
+            do throws(CryptoError) {
+                if env.version == 2 { return .outer(try SealerV2.openOuter(c.bundle, env, as: identity)) }
+                guard version1Open else {
+                    return .failed("version-1 envelopes are no longer opened (since 2028-03-01): ask the sender to upgrade")
+                }
+                return .content(try Sealer.open(c.bundle, env, as: identity))
+            } catch {
+                return .failed(error.description)
+            }
         }
         var rejections: [(index: Int, reason: String)] = []
         for (j, k) in sealed.enumerated() {
             switch opened[j] {
-            case .success(let content): candidates[k].opened = content
-            case .failure(let error): rejections.append((candidates[k].index, error.description))
+            case .content(let content): candidates[k].opened = content
+            case .outer(let outer): candidates[k].outer = outer
+            case .failed(let reason): rejections.append((candidates[k].index, reason))
             }
         }
         if !rejections.isEmpty {
             candidates.removeAll { c in
-                guard c.forMe, c.opened == nil, case .message = c.bundle.envelope else { return false }
+                guard c.forMe, c.opened == nil, c.outer == nil, case .message = c.bundle.envelope else { return false }
                 return true
             }
         }
@@ -277,9 +304,14 @@ extension Node {
     }
 
     private func apply(
-        _ c: Candidate, tx: StoreTransaction, now: Int64, files: String, path: MessagePath, report d: inout ImportReport,
-        acks: inout [Int64: [[UInt8]]], saved: inout [String]
+        _ c: Candidate, tx: StoreTransaction, now: Int64, files: String, source: String, path: MessagePath,
+        report d: inout ImportReport, acks: inout [Int64: [[UInt8]]], saved: inout [String]
     ) throws {
+        func reject(_ reason: String) {
+            d.rejected += 1
+            d.problems.append(ImportProblem(file: source, bundle: c.index, reason: reason))
+            logger.info("rejected", metadata: ["source": "\(source)", "bundle": "\(c.index)", "reason": "\(reason)"])
+        }
         let expiresAt = Int64(c.bundle.expiresAtUnixMs)
         var dropHash: [UInt8]?
         var kind = StoredBundle.Kind.receipt
@@ -303,6 +335,8 @@ extension Node {
         }
         guard try !tx.isKnown(id: c.id, dropHash: dropHash) else {
             d.duplicates += 1
+            // A version-2 message key is gone once used; the proof of arrival a relay needs was kept.
+            if c.outer != nil, let dropHash, let ack = try tx.ackSecret(dropHash: dropHash) { d.releases.append(ack) }
             return
         }
         // Delivery marks must outlive any message they could drop.
@@ -314,11 +348,35 @@ extension Node {
             d.delivered += 1
             try tx.markSeen(id: c.id, expiresAt: expiresAt)
         case .message(let env):
+            var content: MessageContent
+            var contact: ContactRecord?
+            var version2: OpenedVersion2?
+            if let outer = c.outer {
+                contact = try tx.contact(signingKey: outer.senderSigningKey)
+                if let known = contact, known.agreementKey != outer.senderAgreementKey {
+                    return reject(CryptoError.badSignature.description)
+                }
+                do {
+                    version2 = try openVersion2(
+                        outer, dropHash: env.dropHash, sender: contact, expiresAt: expiresAt, tx: tx, now: now)
+                } catch let e as CryptoError {
+                    return reject(e.description)
+                }
+                content = version2!.content
+                d.releases.append(content.ackSecret)
+            } else if let opened = c.opened {
+                content = opened
+                contact = try tx.contact(signingKey: content.senderSigningKey)
+                // Once a contact has sent version 2, a version-1 message made later is a downgrade.
+                if let since = contact?.v2Since, Int64(c.bundle.creationTime + BPBundle.dtnEpochOffsetMs) >= since {
+                    return reject("a version-1 envelope from a contact that has moved to version 2 (a downgrade): refused")
+                }
+            } else {
+                return
+            }
             d.imported += 1
-            guard let content = c.opened else { return }
             try tx.markSeen(id: c.id, expiresAt: expiresAt)
             try tx.markDelivered(dropHash: env.dropHash, expiresAt: markExpiry)
-            var contact = try tx.contact(signingKey: content.senderSigningKey)
             if contact == nil {
                 let name = (try? Profile.validateName(content.senderName)) ?? "unnamed"
                 contact = try tx.insertContact(
@@ -334,6 +392,17 @@ extension Node {
             }
             d.delivered += 1
             try tx.setHeardFrom(id: sender.id)
+            if let version2 {
+                try keep(version2, sender: sender, tx: tx, now: now)
+                try tx.noteVersion2(id: sender.id, creation: Int64(c.bundle.creationTime + BPBundle.dtnEpochOffsetMs))
+                if version2.droppedKeys > 0 {
+                    d.keysDropped += version2.droppedKeys
+                    d.events.append(.keysDropped(contactID: sender.id, count: version2.droppedKeys))
+                    logger.warning(
+                        "gave up keys for missing messages",
+                        metadata: ["contact": "\(sender.id)", "count": "\(version2.droppedKeys)"])
+                }
+            }
             acks[sender.id, default: []].append(content.ackSecret)
             guard try !tx.hasMessage(dropHash: env.dropHash) else { return }
             let id = Node.messageID(env.dropHash)
@@ -353,6 +422,7 @@ extension Node {
                 record.fileSize = Int64(data.count)
             }
             try tx.insert(record)
+            if version2 != nil { try tx.setAckSecret(dropHash: env.dropHash, content.ackSecret) }
             d.events.append(.messageArrived(Message(record: record, contact: Contact(record: sender))))
         }
     }

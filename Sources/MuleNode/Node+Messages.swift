@@ -70,39 +70,51 @@ extension Node {
         let now = clock()
         let (creation, lifetime) = Node.coarseLifetime(requested: requested, now: now)
         let tag = try outgoingTag(to: contact.record, day: MuleBundle.day(ofCreationTime: creation))
-        var prepared: [(StoredBundle, MessageRecord)] = []
-        prepared.reserveCapacity(bodies.count)
-        for body in bodies {
-            let sealed: Sealer.Sealed
-            do {
-                sealed = try Sealer.seal(
-                    body, from: identity, toAgreementKey: contact.record.agreementKey, tag: tag, creationTime: creation,
-                    lifetime: lifetime, sentAt: UInt64(now), disappearAfterMs: disappear)
-            } catch { throw .crypto(error) }
-            let bytes = sealed.bundle.encode()
-            let stored = StoredBundle(
-                id: Node.bundleID(bytes), tag: tag, kind: .message, dropHash: sealed.dropHash,
-                expiresAt: Int64(sealed.bundle.expiresAtUnixMs), receivedAt: now, own: true, data: bytes)
-            var record = MessageRecord(
-                id: Node.messageID(sealed.dropHash), contactId: contact.record.id, direction: .outgoing, body: nil,
-                fileName: nil, filePath: nil, fileSize: nil, status: .queued, sentAt: now, receivedAt: nil,
-                deliveredAt: nil, dropHash: sealed.dropHash)
-            record.disappearAt = disappear.map { now + Int64($0) }
-            switch body {
-            case .text(let t): record.body = t
-            case .file(let name, let data):
-                record.fileName = name
-                record.fileSize = Int64(data.count)
-            }
-            prepared.append((stored, record))
-        }
         let promote = contact.state == .request
-        try write { tx in
-            for (stored, record) in prepared {
-                try tx.insert(stored)
-                try tx.insert(record)
+        let record = contact.record
+        // Sealed inside the transaction: a version-2 message moves the session, and the new
+        // state is stored with the bundles it sealed, or not at all.
+        let prepared = try write { tx -> [(StoredBundle, MessageRecord)] in
+            var session: (stored: StoredSession, state: RatchetSession)?
+            if try sealsVersion2(record, tx: tx, now: now) {
+                session = try sendingSession(for: record, tx: tx, now: now)
             }
-            if promote { try tx.setContactState(id: contact.record.id, .contact) }
+            var prepared: [(StoredBundle, MessageRecord)] = []
+            prepared.reserveCapacity(bodies.count)
+            for body in bodies {
+                let sealed: Sealer.Sealed
+                if var s = session {
+                    sealed = try SealerV2.seal(
+                        body, from: identity, toAgreementKey: record.agreementKey, session: &s.state, tag: tag,
+                        creationTime: creation, lifetime: lifetime, sentAt: UInt64(now), disappearAfterMs: disappear)
+                    session = s
+                } else {
+                    sealed = try Sealer.seal(
+                        body, from: identity, toAgreementKey: record.agreementKey, tag: tag, creationTime: creation,
+                        lifetime: lifetime, sentAt: UInt64(now), disappearAfterMs: disappear)
+                }
+                let bytes = sealed.bundle.encode()
+                let stored = StoredBundle(
+                    id: Node.bundleID(bytes), tag: tag, kind: .message, dropHash: sealed.dropHash,
+                    expiresAt: Int64(sealed.bundle.expiresAtUnixMs), receivedAt: now, own: true, data: bytes)
+                var message = MessageRecord(
+                    id: Node.messageID(sealed.dropHash), contactId: record.id, direction: .outgoing, body: nil,
+                    fileName: nil, filePath: nil, fileSize: nil, status: .queued, sentAt: now, receivedAt: nil,
+                    deliveredAt: nil, dropHash: sealed.dropHash)
+                message.disappearAt = disappear.map { now + Int64($0) }
+                switch body {
+                case .text(let t): message.body = t
+                case .file(let name, let data):
+                    message.fileName = name
+                    message.fileSize = Int64(data.count)
+                }
+                try tx.insert(stored)
+                try tx.insert(message)
+                prepared.append((stored, message))
+            }
+            if let s = session { try tx.save(Node.updated(s.stored, s.state, now: now)) }
+            if promote { try tx.setContactState(id: record.id, .contact) }
+            return prepared
         }
         if promote { contact.record.state = .contact }
         logger.debug("queued messages", metadata: ["count": "\(prepared.count)"])

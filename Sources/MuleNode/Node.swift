@@ -16,20 +16,38 @@ public final class Node {
     public let events = NodeEvents()
     let clock: @Sendable () -> Int64
     let logger: Logger
+    /// Bounds on the keys kept for version-2 messages that have not arrived (per session).
+    public let keyLimits: KeyLimits
+
+    /// How many keys for missing messages a session keeps (Docs/PROTOCOL.md §13.5).
+    public struct KeyLimits: Sendable, Equatable {
+        /// Most keys one arriving message may make the node keep for messages before it.
+        public var perMessage: Int
+        /// Most keys kept per session; past it the oldest go, reported as `keysDropped`.
+        public var perSession: Int
+        public static let standard = KeyLimits(perMessage: 2_000, perSession: 5_000)
+
+        public init(perMessage: Int, perSession: Int) {
+            self.perMessage = perMessage
+            self.perSession = perSession
+        }
+    }
 
     public static let defaultLifetimeMs: UInt64 = 14 * 86_400_000
     public static let defaultQuota: Int64 = 512 << 20
     public static let maxAttachmentBytes: Int64 = 64 << 20
 
-    public static func systemClock() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
+    /// The wall clock (``WallClock``, which tests of the executable may move).
+    public static func systemClock() -> Int64 { WallClock.nowMs() }
 
     public init(
         profile: Profile, clock: @escaping @Sendable () -> Int64 = Node.systemClock,
-        logger: Logger = Logger(label: "mule.node")
+        logger: Logger = Logger(label: "mule.node"), keyLimits: KeyLimits = .standard
     ) throws(NodeError) {
         self.profile = profile
         self.clock = clock
         self.logger = logger
+        self.keyLimits = keyLimits
         for r in profile.repairs { logger.warning("\(r)") }
         // An empty file would be taken for a new store: contacts and messages would vanish unsaid.
         if let size = (try? FileManager.default.attributesOfItem(atPath: profile.storePath))?[.size] as? Int64, size == 0 {
@@ -55,11 +73,27 @@ public final class Node {
     public var identity: Identity { profile.identity }
     /// The node's clock, Unix ms.
     public var nowMs: Int64 { clock() }
-    /// This node's invite code; it names the relays the node fetches from, if any.
-    public var invite: String { Invite.encode(identity.publicIdentity, relays: (try? relays()) ?? []) }
+    /// This node's invite code; it names the relays the node fetches from, if any, and carries the
+    /// current prekey, so a first message is forward secret (Docs/PROTOCOL.md §13.7).
+    public var invite: String {
+        Invite.encode(identity.publicIdentity, relays: (try? relays()) ?? [], prekey: currentPrekey())
+    }
 
+    /// Runs `body` in one write transaction. A `NodeError` or `CryptoError` thrown inside rolls
+    /// the transaction back and comes out as itself.
     func write<T>(_ body: (StoreTransaction) throws -> T) throws(NodeError) -> T {
-        do { return try store.write(body) } catch { throw .store(error) }
+        var inner: NodeError?
+        do {
+            return try store.write { tx in
+                do { return try body(tx) } catch let e as NodeError {
+                    inner = e
+                    throw e
+                } catch let e as CryptoError {
+                    inner = .crypto(e)
+                    throw e
+                }
+            }
+        } catch { throw inner ?? .store(error) }
     }
 
     func read<T>(_ body: (StoreTransaction) throws -> T) throws(NodeError) -> T {

@@ -39,6 +39,10 @@ public enum NodeEvent: Sendable {
     case deposited(relay: String, bundles: Int)
     /// mDNS discovery stopped or could not start.
     case discoveryOff(String)
+    /// A message from the contact came so far ahead of others still missing that the bound on
+    /// kept keys was reached: `count` of those missing messages can no longer be opened if they
+    /// ever arrive (Docs/PROTOCOL.md §13.5).
+    case keysDropped(contactID: Int64, count: Int)
 }
 
 /// How a contact can be reached now.

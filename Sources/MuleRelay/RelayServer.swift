@@ -81,7 +81,7 @@ public actor RelayServer {
 
     public init(
         configuration: RelayConfiguration,
-        clock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) },
+        clock: @escaping @Sendable () -> Int64 = WallClock.nowMs,
         logger: Logger = Logger(label: "mule.relay")
     ) throws(RelayError) {
         self.configuration = configuration

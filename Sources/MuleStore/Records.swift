@@ -43,6 +43,11 @@ public struct ContactRecord: Sendable, Equatable {
     public var verifiedAt: Int64?
     /// New messages to and from this contact disappear this long after sending or arrival.
     public var disappearAfterMs: Int64?
+    /// The contact's signed prekey (its encoded form), from an invite or a DHT record.
+    public var prekey: [UInt8]?
+    /// The creation time (Unix ms) of the first version-2 message from this contact: from then on a
+    /// version-1 message created later is a downgrade.
+    public var v2Since: Int64?
 }
 
 /// How a message (or, for an outgoing one, its receipt) reached this node.

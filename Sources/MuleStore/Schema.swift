@@ -149,6 +149,27 @@ enum Schema {
                     ALTER TABLE contact ADD COLUMN disappearAfterMs INTEGER;
                     """)
         }
+        // Envelope version 2 (Docs/PROTOCOL.md §13): ratchet sessions, this node's prekeys, a
+        // contact's signed prekey and when it was first heard in version 2.
+        m.registerMigration("v8-envelope-v2") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE ratchet_session (
+                        id BLOB PRIMARY KEY,            -- session id (16 bytes)
+                        contactId INTEGER NOT NULL,
+                        state BLOB NOT NULL,            -- RatchetSession's stored form (secret)
+                        current INTEGER NOT NULL,       -- 1: the session this node seals with
+                        usedAt INTEGER NOT NULL,        -- Unix ms
+                        nextDeadline INTEGER            -- earliest skipped-key deadline, Unix ms
+                    ) WITHOUT ROWID;
+                    CREATE INDEX ratchet_session_contact ON ratchet_session(contactId);
+                    CREATE INDEX ratchet_session_deadline ON ratchet_session(nextDeadline) WHERE nextDeadline IS NOT NULL;
+                    CREATE TABLE prekey_ring (one INTEGER PRIMARY KEY CHECK (one = 1), ring BLOB NOT NULL);
+                    ALTER TABLE contact ADD COLUMN prekey BLOB;
+                    ALTER TABLE contact ADD COLUMN v2Since INTEGER;
+                    ALTER TABLE message ADD COLUMN ackSecret BLOB;  -- incoming v2: the proof of arrival, for relays
+                    """)
+        }
         return m
     }
 }

@@ -116,6 +116,19 @@ public final class Store: Sendable {
         try StoreError.wrap { try pool.read { db in try body(StoreTransaction(db: db)) } }
     }
 
+    /// The size of the `-wal` file (0 when it is empty or absent).
+    public var logBytes: Int64 {
+        var st = stat()
+        return stat(path + "-wal", &st) == 0 ? Int64(st.st_size) : 0
+    }
+
+    /// Copies the write-ahead log into the database and empties it, so no older version of a
+    /// changed row stays in the `-wal` file (with `secure_delete`, none stays in the database).
+    /// Fails, changing nothing, while another connection reads.
+    public func truncateLog() throws(StoreError) {
+        try StoreError.wrap { try pool.writeWithoutTransaction { db in _ = try db.checkpoint(.truncate) } }
+    }
+
     /// `PRAGMA integrity_check`: "ok" for a sound database.
     public func integrityCheck() throws(StoreError) -> String {
         try StoreError.wrap {

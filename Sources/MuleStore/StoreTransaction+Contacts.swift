@@ -64,6 +64,7 @@ extension StoreTransaction {
         try db.execute(sql: "DELETE FROM message WHERE contactId = ?", arguments: [id])
         let n = db.changesCount
         try db.execute(sql: "DELETE FROM contact WHERE id = ?", arguments: [id])
+        try db.execute(sql: "DELETE FROM ratchet_session WHERE contactId = ?", arguments: [id])
         try db.execute(sql: "DELETE FROM deposit WHERE id NOT IN (SELECT id FROM bundle)")
         return (n, files)
     }
@@ -98,7 +99,8 @@ extension ContactRecord {
             name: try r.text("name"), state: try r.state("state", State.self), heardFrom: try r.value("heardFrom"),
             addedAt: try r.value("addedAt"),
             relays: (try r.optionalText("relays") ?? "").split(separator: "\n").map(String.init),
-            verifiedAt: try r.value("verifiedAt"), disappearAfterMs: try r.value("disappearAfterMs"))
+            verifiedAt: try r.value("verifiedAt"), disappearAfterMs: try r.value("disappearAfterMs"),
+            prekey: try r.optionalBytes("prekey"), v2Since: try r.value("v2Since"))
     }
 }
 

@@ -167,6 +167,8 @@ struct RunningNode {
                 .stickImported, .received:
                 break
             case .deposited(let r, let n): if !quiet { line("mule: \(n) bundle(s) left with relay \(r)") }
+            case .keysDropped(_, let n):
+                line("mule: \(n) missing message(s) from a contact can no longer be opened (too many were skipped)")
             case .transfer(let a, let receiving, let bytes, let total):
                 guard total >= 1 << 20 else { continue }
                 let verb = receiving ? "receiving from" : "sending to"

@@ -11,8 +11,10 @@ public struct SignedPrekey: Equatable, Sendable {
     public var validUntil: UInt64
     public var signature: [UInt8]
 
+    static let label = Array("mule-prekey-v2".utf8)
+
     static func signedBytes(id: UInt32, publicKey: [UInt8], validUntil: UInt64) -> [UInt8] {
-        var out = Array("mule-prekey-v2".utf8)
+        var out = label
         for shift in stride(from: 24, through: 0, by: -8) { out.append(UInt8(truncatingIfNeeded: id >> UInt32(shift))) }
         out += publicKey
         for shift in stride(from: 56, through: 0, by: -8) { out.append(UInt8(truncatingIfNeeded: validUntil >> UInt64(shift))) }
@@ -90,6 +92,11 @@ public struct PrekeyRing: Sendable {
 
     /// The prekey to publish, if one was made.
     public var current: SignedPrekey? { entries.last?.prekey }
+    /// When `rotate` next has something to do (Unix ms): a new prekey is due or an old one goes.
+    public var nextChange: UInt64? {
+        guard let last = entries.last else { return nil }
+        return entries.map { $0.prekey.validUntil + schedule.retention }.reduce(last.createdAt + schedule.rotation, min)
+    }
     /// How many prekeys are kept (current and retired).
     public var count: Int { entries.count }
 

@@ -69,6 +69,10 @@ public struct RatchetSession: Sendable {
     public var skippedCount: Int { skipped.count }
     /// Whether the peer has been heard from in this session.
     public var heardFromPeer: Bool { receiving != nil }
+    /// The earliest deadline among the skipped keys, if any are kept.
+    public var nextSkippedDeadline: UInt64? { skipped.lazy.map(\.deadline).min() }
+    /// The id of the session a header's `start` begins.
+    public static func id(of start: RatchetHeader.Start) -> [UInt8] { sessionID(start.ephemeralKey) }
 
     // MARK: Starting
 
