@@ -188,7 +188,10 @@ let package = Package(
         ),
         .testTarget(
             name: "MuleIntegrationTests",
-            dependencies: ["MuleNode", "MuleStore", "MuleWire", "MuleCrypto", "MuleMesh"],
+            dependencies: [
+                "MuleNode", "MuleStore", "MuleWire", "MuleCrypto", "MuleMesh",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
             swiftSettings: swiftSettings
         ),
     ]

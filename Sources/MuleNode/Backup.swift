@@ -211,6 +211,10 @@ extension Profile {
         do {
             let store = try Store(path: temp + "/mule.sqlite")
             try store.relocateFiles(from: meta.home + "/files/", to: home + "/files/")
+            // The sessions in a backup are behind the contacts' copies: messages sealed with them
+            // would not open. They stay for opening what was sealed before the backup, and the next
+            // message to each contact starts a new session, which the contact takes up.
+            try store.write { tx in try tx.retireCurrentSessions() }
         } catch { throw .store(error) }
         _ = try Profile.open(home: temp)
         if FileManager.default.fileExists(atPath: home) { rmdir(home) }

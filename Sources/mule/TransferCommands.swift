@@ -97,6 +97,8 @@ struct Import: ParsableCommand {
         var duplicates: Int
         var rejected: Int
         var receipts: Int
+        /// Missing messages from contacts that can no longer be opened (the bound on kept keys).
+        var keysDropped: Int
         var errors: [String]
 
         init(_ r: ImportReport) {
@@ -106,6 +108,7 @@ struct Import: ParsableCommand {
             duplicates = r.duplicates
             rejected = r.rejected
             receipts = r.receiptsApplied
+            keysDropped = r.keysDropped
             errors = r.problems.map(\.description)
         }
     }
@@ -114,6 +117,9 @@ struct Import: ParsableCommand {
         var line =
             "imported \(r.imported): delivered \(r.delivered), carried \(r.carried); duplicates \(r.duplicates), rejected \(r.rejected)"
         if r.receiptsApplied > 0 { line += "; \(r.receiptsApplied) of your messages delivered" }
+        if r.keysDropped > 0 {
+            line += "; \(r.keysDropped) missing message(s) can no longer be opened (too many were skipped)"
+        }
         return line
     }
 

@@ -19,6 +19,13 @@ struct MuleCLI {
     }
 
     let home: String
+    /// Moves the executable's clock (`MULE_TEST_CLOCK_OFFSET_MS`), so weeks can pass between commands.
+    var clockOffsetMs: Int64 = 0
+
+    init(home: String, clockOffsetMs: Int64 = 0) {
+        self.home = home
+        self.clockOffsetMs = clockOffsetMs
+    }
 
     @discardableResult
     func run(_ args: String...) throws -> Result { try run(args) }
@@ -31,6 +38,9 @@ struct MuleCLI {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: MuleCLI.binary)
         p.arguments = ["--home", home] + args
+        if clockOffsetMs != 0 {
+            p.environment = ProcessInfo.processInfo.environment.merging(["MULE_TEST_CLOCK_OFFSET_MS": "\(clockOffsetMs)"]) { $1 }
+        }
         let out = Pipe(), err = Pipe()
         p.standardOutput = out
         p.standardError = err
