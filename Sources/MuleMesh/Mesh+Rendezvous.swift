@@ -74,7 +74,8 @@ extension Mesh {
         guard let contacts = try? node.contacts().filter({ $0.state == .contact }) else { return }
         let day = Mesh.today(node.nowMs)
         let record = RendezvousRecord(
-            addresses: [address.description], relays: (try? node.relays()) ?? [], issuedAt: UInt64(node.nowMs / 1000))
+            addresses: [address.description], relays: (try? node.relays()) ?? [], issuedAt: UInt64(node.nowMs / 1000),
+            prekey: node.currentPrekey()?.encode())
         var stored = 0
         for c in contacts {
             guard let pk = pairKey(c),
@@ -104,6 +105,8 @@ extension Mesh {
                 break
             }
             guard let found else { continue }
+            // A newer prekey than the invite's, signed by the contact (checked by the node).
+            if let p = found.prekey.flatMap({ try? SignedPrekey.decode($0) }) { try? node.setContactPrekey(c.record.id, p) }
             let named = found.relays.filter { Node.isRelayAddress($0) }
             if named != c.record.relays {
                 try? node.setContactRelays(c.record.id, named)
@@ -121,32 +124,44 @@ extension Mesh {
     }
 }
 
-/// The plaintext of a reachability record: CBOR `[1, [address…], [relay…], issued-at seconds]`.
+/// The plaintext of a reachability record: CBOR `[1, [address…], [relay…], issued-at seconds]`,
+/// then, from envelope version 2 on, the publisher's signed prekey as a byte string (§13.7); a
+/// reader takes either length.
 struct RendezvousRecord: Equatable {
     var addresses: [String]
     var relays: [String]
     var issuedAt: UInt64
+    var prekey: [UInt8]?
 
     func encoded() -> [UInt8] {
-        CBOR.array([
+        var items: [CBOR] = [
             .unsigned(1), .array(addresses.prefix(4).map { .text($0) }), .array(relays.prefix(4).map { .text($0) }),
             .unsigned(issuedAt),
-        ]).encoded()
+        ]
+        if let prekey { items.append(.bytes(prekey)) }
+        return CBOR.array(items).encoded()
     }
 
-    init(addresses: [String], relays: [String], issuedAt: UInt64) {
+    init(addresses: [String], relays: [String], issuedAt: UInt64, prekey: [UInt8]? = nil) {
         self.addresses = addresses
         self.relays = relays
         self.issuedAt = issuedAt
+        self.prekey = prekey
     }
 
     init?(decoding bytes: [UInt8]) {
-        guard case .array(let a)? = try? CBOR.decode(bytes), a.count == 4, a[0] == .unsigned(1),
+        guard case .array(let a)? = try? CBOR.decode(bytes), a.count == 4 || a.count == 5, a[0] == .unsigned(1),
             case .array(let addrs) = a[1], case .array(let relays) = a[2], case .unsigned(let t) = a[3]
         else { return nil }
-        func texts(_ l: [CBOR]) -> [String] {
-            l.prefix(4).compactMap { if case .text(let s) = $0, s.utf8.count <= 64 { return s } else { return nil } }
+        if a.count == 5 {
+            guard case .bytes(let p) = a[4], p.count <= 256 else { return nil }
+            self.init(addresses: texts(addrs), relays: texts(relays), issuedAt: t, prekey: p)
+            return
         }
         self.init(addresses: texts(addrs), relays: texts(relays), issuedAt: t)
     }
+}
+
+private func texts(_ l: [CBOR]) -> [String] {
+    l.prefix(4).compactMap { if case .text(let s) = $0, s.utf8.count <= 64 { return s } else { return nil } }
 }

@@ -200,11 +200,13 @@ extension Node {
         let delta = try write { tx -> ImportReport in
             var d = ImportReport()
             var acksBySender: [Int64: [[UInt8]]] = [:]
+            var sessions = SessionBatch()
             for c in candidates {
                 try apply(
                     c, tx: tx, now: now, files: files, source: source, path: path, report: &d, acks: &acksBySender,
-                    saved: &saved)
+                    sessions: &sessions, saved: &saved)
             }
+            try sessions.flush(tx: tx)
             for (contactId, acks) in acksBySender {
                 try queueReceipt(acks: acks, to: contactId, tx: tx, now: now)
             }
@@ -305,7 +307,7 @@ extension Node {
 
     private func apply(
         _ c: Candidate, tx: StoreTransaction, now: Int64, files: String, source: String, path: MessagePath,
-        report d: inout ImportReport, acks: inout [Int64: [[UInt8]]], saved: inout [String]
+        report d: inout ImportReport, acks: inout [Int64: [[UInt8]]], sessions: inout SessionBatch, saved: inout [String]
     ) throws {
         func reject(_ reason: String) {
             d.rejected += 1
@@ -358,7 +360,8 @@ extension Node {
                 }
                 do {
                     version2 = try openVersion2(
-                        outer, dropHash: env.dropHash, sender: contact, expiresAt: expiresAt, tx: tx, now: now)
+                        outer, dropHash: env.dropHash, sender: contact, expiresAt: expiresAt, tx: tx, now: now,
+                        batch: &sessions)
                 } catch let e as CryptoError {
                     return reject(e.description)
                 }
@@ -393,8 +396,9 @@ extension Node {
             d.delivered += 1
             try tx.setHeardFrom(id: sender.id)
             if let version2 {
-                try keep(version2, sender: sender, tx: tx, now: now)
-                try tx.noteVersion2(id: sender.id, creation: Int64(c.bundle.creationTime + BPBundle.dtnEpochOffsetMs))
+                try keep(
+                    version2, sender: sender, creation: Int64(c.bundle.creationTime + BPBundle.dtnEpochOffsetMs), tx: tx,
+                    now: now, batch: &sessions)
                 if version2.droppedKeys > 0 {
                     d.keysDropped += version2.droppedKeys
                     d.events.append(.keysDropped(contactID: sender.id, count: version2.droppedKeys))

@@ -112,7 +112,7 @@ extension Node {
                 try tx.insert(message)
                 prepared.append((stored, message))
             }
-            if let s = session { try tx.save(Node.updated(s.stored, s.state, now: now)) }
+            if let s = session { try tx.save(Node.updated(s.stored, s.state, now: now), demoteOthers: s.stored.state.isEmpty) }
             if promote { try tx.setContactState(id: record.id, .contact) }
             return prepared
         }

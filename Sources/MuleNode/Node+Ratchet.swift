@@ -69,36 +69,75 @@ extension Node {
         return s
     }
 
-    /// A version-2 message opened, with the session state to store once it is accepted.
+    /// The sessions an import transaction read and changed: each is read and decoded once, and
+    /// written back once at the end (`flush`), however many messages of the batch it opened.
+    struct SessionBatch {
+        struct Entry {
+            var stored: StoredSession
+            var session: RatchetSession
+            var dirty = false
+            /// Started by a message of this batch (not stored yet).
+            var isNew = false
+        }
+
+        private var byContact: [Int64: [Entry]] = [:]
+        /// The earliest creation time of a version-2 message per contact in this batch.
+        var firstVersion2: [Int64: Int64] = [:]
+
+        /// The sessions with `contactId`, the current one first, then the most recently used.
+        mutating func entries(_ contactId: Int64, tx: StoreTransaction) throws -> [Entry] {
+            if let e = byContact[contactId] { return e }
+            let e = try tx.ratchetSessions(contactId: contactId).map {
+                Entry(stored: $0, session: try RatchetSession.decode($0.state))
+            }
+            byContact[contactId] = e
+            return e
+        }
+
+        mutating func set(_ contactId: Int64, _ entries: [Entry]) { byContact[contactId] = entries }
+
+        /// Writes back what changed.
+        func flush(tx: StoreTransaction) throws {
+            for e in byContact.values.joined() where e.dirty {
+                var s = e.stored
+                s.state = e.session.encode()
+                s.nextDeadline = e.session.nextSkippedDeadline.map { Int64(clamping: $0) }
+                try tx.save(s, demoteOthers: e.isNew)
+            }
+            for (id, creation) in firstVersion2 { try tx.noteVersion2(id: id, creation: creation) }
+        }
+    }
+
+    /// A version-2 message opened, with the session state to keep once it is accepted.
     struct OpenedVersion2 {
         var content: MessageContent
         var session: RatchetSession
-        /// The stored session it opened in; nil for a session its header started.
-        var stored: StoredSession?
+        /// The index of the session it opened in among the sender's; nil for a session its header started.
+        var entry: Int?
         var droppedKeys: Int
     }
 
     /// Opens the inner layer of a version-2 message with the session its header names (a start)
     /// or, failing that, each session with the sender in turn. A start of an unknown session
-    /// begins one, with the prekey it names. Nothing is stored here.
+    /// begins one, with the prekey it names. Nothing is changed here.
     func openVersion2(
         _ outer: SealerV2.Outer, dropHash: [UInt8], sender: ContactRecord?, expiresAt: Int64, tx: StoreTransaction,
-        now: Int64
+        now: Int64, batch: inout SessionBatch
     ) throws -> OpenedVersion2 {
         // A key kept for a missing message lives as long as the bundle that made it skip, and a grace.
         let limits = RatchetSession.Limits(
             maxSkipPerMessage: keyLimits.perMessage, maxSkipped: keyLimits.perSession,
             skippedLifetimeMs: UInt64(max(expiresAt - now, 0)) + Node.keyGraceMs)
-        let sessions = try sender.map { try tx.ratchetSessions(contactId: $0.id) } ?? []
+        let entries = try sender.map { try batch.entries($0.id, tx: tx) } ?? []
         let t = UInt64(max(now, 0))
-        func open(_ stored: StoredSession?, _ session: RatchetSession) throws(CryptoError) -> OpenedVersion2 {
+        func open(_ entry: Int?, _ session: RatchetSession) throws(CryptoError) -> OpenedVersion2 {
             var s = session
             let r = try SealerV2.openInner(outer, dropHash: dropHash, as: identity, session: &s, now: t, limits: limits)
-            return OpenedVersion2(content: r.content, session: s, stored: stored, droppedKeys: r.droppedSkippedKeys)
+            return OpenedVersion2(content: r.content, session: s, entry: entry, droppedKeys: r.droppedSkippedKeys)
         }
         if let start = outer.header.start {
             let id = RatchetSession.id(of: start)
-            if let s = sessions.first(where: { $0.id == id }) { return try open(s, try RatchetSession.decode(s.state)) }
+            if let k = entries.firstIndex(where: { $0.stored.id == id }) { return try open(k, entries[k].session) }
             var prekey: AgreementKey?
             if let pid = start.prekeyID {
                 guard let k = try prekeyRing(tx, now: now).key(id: pid) else { throw CryptoError.prekeyDeleted(pid) }
@@ -109,32 +148,50 @@ extension Node {
             return try open(nil, session)
         }
         var failure = CryptoError.cannotDecrypt
-        for s in sessions {
-            do { return try open(s, try RatchetSession.decode(s.state)) } catch let e as CryptoError {
-                if case .skipLimit = e { failure = e }
+        for (k, entry) in entries.enumerated() {
+            do throws(CryptoError) {
+                return try open(k, entry.session)
+            } catch {
+                if case .skipLimit = error { failure = error }
             }
         }
         throw failure
     }
 
-    /// Stores the session a message from `sender` opened in. A session the sender just started
-    /// becomes the one this node seals with, unless this node's own start is still unanswered
-    /// and this node's identity key is the lower: then both sides keep the lower key's session.
-    func keep(_ opened: OpenedVersion2, sender: ContactRecord, tx: StoreTransaction, now: Int64) throws {
-        if let s = opened.stored {
-            try tx.save(Node.updated(s, opened.session, now: now))
-            return
+    /// Keeps the session a message from `sender` opened in (written at the batch's end). A session
+    /// the sender just started becomes the one this node seals with, unless this node's own start
+    /// is still unanswered and this node's identity key is the lower: then both sides keep the
+    /// lower key's session.
+    func keep(
+        _ opened: OpenedVersion2, sender: ContactRecord, creation: Int64, tx: StoreTransaction, now: Int64,
+        batch: inout SessionBatch
+    ) throws {
+        var entries = try batch.entries(sender.id, tx: tx)
+        batch.firstVersion2[sender.id] = min(batch.firstVersion2[sender.id] ?? creation, creation)
+        if let k = opened.entry {
+            entries[k].session = opened.session
+            entries[k].stored.usedAt = now
+            entries[k].dirty = true
+        } else {
+            var current = true
+            if let mine = entries.first(where: \.stored.current), mine.session.initiator, !mine.session.heardFromPeer,
+                identity.agreement.publicKey.lexicographicallyPrecedes(sender.agreementKey)
+            {
+                current = false
+            }
+            if current {
+                for k in entries.indices where entries[k].stored.current {
+                    entries[k].stored.current = false
+                    entries[k].dirty = true
+                }
+            }
+            let stored = StoredSession(
+                id: opened.session.id, contactId: sender.id, state: [], current: current, usedAt: now, nextDeadline: nil)
+            entries.insert(
+                SessionBatch.Entry(stored: stored, session: opened.session, dirty: true, isNew: true),
+                at: current ? 0 : entries.count)
         }
-        var current = true
-        if let mine = try tx.ratchetSessions(contactId: sender.id).first(where: \.current),
-            let session = try? RatchetSession.decode(mine.state), session.initiator, !session.heardFromPeer,
-            identity.agreement.publicKey.lexicographicallyPrecedes(sender.agreementKey)
-        {
-            current = false
-        }
-        let fresh = StoredSession(
-            id: opened.session.id, contactId: sender.id, state: [], current: current, usedAt: now, nextDeadline: nil)
-        try tx.save(Node.updated(fresh, opened.session, now: now))
+        batch.set(sender.id, entries)
     }
 
     /// Deletes key material whose time has come: skipped keys past their deadline, sessions idle

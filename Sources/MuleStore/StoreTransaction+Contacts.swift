@@ -7,8 +7,9 @@ extension StoreTransaction {
     }
 
     public func contact(signingKey: [UInt8]) throws -> ContactRecord? {
-        try Row.fetchOne(db, sql: "SELECT * FROM contact WHERE signingKey = ?", arguments: [signingKey.data])
-            .map(ContactRecord.init(row:))
+        try Row.fetchOne(
+            try db.cachedStatement(sql: "SELECT * FROM contact WHERE signingKey = ?"), arguments: [signingKey.data]
+        ).map(ContactRecord.init(row:))
     }
 
     public func contact(id: Int64) throws -> ContactRecord? {

@@ -33,7 +33,7 @@ extension StoreTransaction {
     /// The sessions with contact `contactId`: the current one first, then the most recently used.
     public func ratchetSessions(contactId: Int64) throws -> [StoredSession] {
         try Row.fetchAll(
-            db, sql: "SELECT * FROM ratchet_session WHERE contactId = ? ORDER BY current DESC, usedAt DESC",
+            try db.cachedStatement(sql: "SELECT * FROM ratchet_session WHERE contactId = ? ORDER BY current DESC, usedAt DESC"),
             arguments: [contactId]
         ).map(StoredSession.init(row:))
     }
@@ -45,20 +45,21 @@ extension StoreTransaction {
         ).map(StoredSession.init(row:))
     }
 
-    /// Inserts or replaces a session. Making it current makes the contact's other sessions not current.
-    public func save(_ s: StoredSession) throws {
-        if s.current {
-            try db.execute(
-                sql: "UPDATE ratchet_session SET current = 0 WHERE contactId = ? AND current = 1 AND id != ?",
-                arguments: [s.contactId, s.id.data])
+    /// Inserts or replaces a session. Making it current makes the contact's other sessions not
+    /// current (`demoteOthers` false: the caller knows it already was the current one).
+    public func save(_ s: StoredSession, demoteOthers: Bool = true) throws {
+        if s.current && demoteOthers {
+            try db.cachedStatement(
+                sql: "UPDATE ratchet_session SET current = 0 WHERE contactId = ? AND current = 1 AND id != ?"
+            ).execute(arguments: [s.contactId, s.id.data])
         }
-        try db.execute(
+        try db.cachedStatement(
             sql: """
                 INSERT INTO ratchet_session(id, contactId, state, current, usedAt, nextDeadline) VALUES (?, ?, ?, ?, ?, ?)
                 ON CONFLICT(id) DO UPDATE SET state = excluded.state, current = excluded.current,
                   usedAt = excluded.usedAt, nextDeadline = excluded.nextDeadline
-                """,
-            arguments: [s.id.data, s.contactId, s.state.data, s.current, s.usedAt, s.nextDeadline])
+                """
+        ).execute(arguments: [s.id.data, s.contactId, s.state.data, s.current, s.usedAt, s.nextDeadline])
     }
 
     /// Deletes sessions that are not current and were last used before `before`. Returns how many.
@@ -113,7 +114,8 @@ extension StoreTransaction {
     /// Keeps the ack secret of an incoming message, so its arrival can be proved again to a relay
     /// after the message key is gone.
     public func setAckSecret(dropHash: [UInt8], _ ack: [UInt8]) throws {
-        try db.execute(sql: "UPDATE message SET ackSecret = ? WHERE dropHash = ?", arguments: [ack.data, dropHash.data])
+        try db.cachedStatement(sql: "UPDATE message SET ackSecret = ? WHERE dropHash = ?").execute(
+            arguments: [ack.data, dropHash.data])
     }
 
     public func ackSecret(dropHash: [UInt8]) throws -> [UInt8]? {

@@ -150,6 +150,33 @@ import Testing
         #expect(throws: Invite.DecodeError.notAnInvite) { try Invite.decode("hello") }
     }
 
+    @Test func inviteVersion3CarriesASignedPrekey() throws {
+        let a = Identity.generate(name: "Ana")
+        var ring = PrekeyRing()
+        ring.rotate(now: 1_790_000_000_000, signer: a.signing)
+        let prekey = try #require(ring.current)
+        let code = Invite.encode(a.publicIdentity, relays: ["10.0.0.1:4748"], prekey: prekey)
+        let read = try Invite.read(code)
+        #expect(read.identity == a.publicIdentity)
+        #expect(read.relays == ["10.0.0.1:4748"])
+        #expect(read.prekey == prekey)
+        #expect(try Invite.read(Invite.encode(a.publicIdentity, prekey: prekey)).relays == [])
+        // Older invites are still read, without a prekey.
+        #expect(try Invite.read(Invite.encode(a.publicIdentity)).prekey == nil)
+        #expect(try Invite.read(Invite.encode(a.publicIdentity, relays: ["r:1"])).prekey == nil)
+        // A prekey someone else signed: the whole invite is refused.
+        let b = Identity.generate(name: "Mallory")
+        var other = PrekeyRing()
+        other.rotate(now: 1_790_000_000_000, signer: b.signing)
+        #expect(throws: Invite.DecodeError.badPrekey) {
+            try Invite.read(Invite.encode(a.publicIdentity, prekey: other.current!))
+        }
+        // Cut short anywhere: "cut short" (or a checksum that no longer matches), never a crash.
+        for n in stride(from: 10, to: code.count, by: 7) {
+            #expect(throws: Invite.DecodeError.self) { try Invite.read(String(code.prefix(n))) }
+        }
+    }
+
     @Test func fingerprintFormat() {
         let fp = Identity.generate(name: "A").publicIdentity.fingerprint
         let groups = fp.split(separator: " ")

@@ -3,6 +3,7 @@ import MuleCrypto
 import MuleDHT
 import MuleMesh
 import MuleNode
+import MuleStore
 import Testing
 
 /// Two contacts with no LAN discovery and no static peers meet through records in a private DHT.
@@ -29,6 +30,10 @@ import Testing
         try w.introduce([a, b])
         // Alice names a relay after the invites were exchanged: Bob learns it from her DHT record.
         try Node(home: a).addRelay("127.0.0.1:9")
+        // Bob forgets the prekey Alice's invite carried: he learns it again from her record.
+        try Store(path: b + "/mule.sqlite").write { tx in try tx.setContactPrekey(id: tx.contacts()[0].id, nil) }
+        let alicePrekey = try Node(home: a).currentPrekey()?.encode()
+        #expect(alicePrekey != nil)
         func dht(_ m: inout MeshConfiguration) {
             var d = DHTConfiguration()
             d.listen = DHTAddress(ip: 0x7F00_0001, port: 0)
@@ -49,6 +54,7 @@ import Testing
         // Bob has read Alice's record (it named her relay) before she writes: a message that
         // arrives on a link before its sender's record was read is, rightly, not called "direct".
         #expect(await eventually(20) { try await mb.contacts().first?.record.relays == ["127.0.0.1:9"] })
+        #expect(await eventually { try await mb.contacts().first?.record.prekey == alicePrekey })
         try await ma.send(text: "found you", to: "Bob")
         #expect(await eventually { try await mb.messages().contains { $0.record.body == "found you" } })
         // The message came over a link that the DHT found: `mule messages` says "direct".
