@@ -18,6 +18,7 @@ suites='MuleMeshTests|MuleNodeTests|MuleDHTTests|MuleSyncTests|MuleCryptoTests|M
 # rendezvous tests (a private DHT under real meshes) and its codecs, table and store tests.
 skip='LibtorrentInteropTests|DHTCommandTests|NetworkTests'
 export MULE_STRESS_PER_ROUND=${MULE_STRESS_PER_ROUND:-400}
+export MULE_DELAY_ROUNDS=${MULE_DELAY_ROUNDS:-2}
 # halt_on_error: the first report ends the process, so it cannot be missed; leaks are not errors
 # here (the Swift runtime keeps metadata for the life of the process).
 export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$PWD/Scripts/tsan-suppressions.txt"
