@@ -75,10 +75,7 @@ extension Node {
         // Sealed inside the transaction: a version-2 message moves the session, and the new
         // state is stored with the bundles it sealed, or not at all.
         let prepared = try write { tx -> [(StoredBundle, MessageRecord)] in
-            var session: (stored: StoredSession, state: RatchetSession)?
-            if try sealsVersion2(record, tx: tx, now: now) {
-                session = try sendingSession(for: record, tx: tx, now: now)
-            }
+            var session: (stored: StoredSession, state: RatchetSession)? = try sendingSession(for: record, tx: tx, now: now)
             var prepared: [(StoredBundle, MessageRecord)] = []
             prepared.reserveCapacity(bodies.count)
             for body in bodies {

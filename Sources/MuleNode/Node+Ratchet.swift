@@ -18,35 +18,36 @@ extension Node {
     /// by then every bundle it sealed has expired.
     public static let idleSessionMs = Int64(MuleBundle.maxLifetimeMs + keyGraceMs)
 
-    /// This node's prekey ring in `tx`, made, rotated and pruned on schedule.
-    func prekeyRing(_ tx: StoreTransaction, now: Int64) throws -> PrekeyRing {
+    /// This node's prekey ring in `tx`, made, rotated and pruned on schedule (stored if that changed
+    /// it), and how many prekeys were deleted.
+    func prekeyRing(_ tx: StoreTransaction, now: Int64) throws -> (ring: PrekeyRing, deleted: Int) {
         var ring = try tx.prekeyRing().map { try PrekeyRing.decode($0) } ?? PrekeyRing()
-        let (id, count) = (ring.current?.id, ring.count)
-        ring.rotate(now: UInt64(max(now, 0)), signer: identity.signing)
-        if ring.current?.id != id || ring.count != count { try tx.setPrekeyRing(ring.encode()) }
-        return ring
+        let t = UInt64(max(now, 0))
+        let deleted = ring.deleteExpired(now: t)
+        if ring.rotate(now: t, signer: identity.signing) || deleted > 0 { try tx.setPrekeyRing(ring.encode()) }
+        return (ring, deleted)
     }
 
-    /// The prekey invites carry: rotated on schedule when the store can be written; nil when none
-    /// can be made (a read-only store that has none yet).
+    /// The prekey invites carry: rotated on schedule when the store can be written (a write only
+    /// when one is due); nil when none can be made (a read-only store that has none yet).
     public func currentPrekey() -> SignedPrekey? {
-        let now = clock()
-        if !store.isReadOnly, let ring = try? write({ tx in try prekeyRing(tx, now: now) }) { return ring.current }
-        let stored = (try? read { tx in try tx.prekeyRing() }) ?? nil
-        return stored.flatMap { try? PrekeyRing.decode($0) }?.current.flatMap { $0.usable(now: UInt64(max(now, 0))) ? $0 : nil }
+        let now = UInt64(max(clock(), 0))
+        let stored = ((try? read { tx in try tx.prekeyRing() }) ?? nil).flatMap { try? PrekeyRing.decode($0) }
+        if let stored, let next = stored.nextChange, next > now { return stored.current }
+        if !store.isReadOnly, let r = try? write({ tx in try prekeyRing(tx, now: Int64(now)) }) { return r.ring.current }
+        return stored?.current.flatMap { $0.usable(now: now) ? $0 : nil }
     }
 
-    /// Whether messages to `c` are sealed in version 2: once it sent version 2, gave a prekey, or
-    /// started a session, and for everyone once version-1 sealing has ended.
-    func sealsVersion2(_ c: ContactRecord, tx: StoreTransaction, now: Int64) throws -> Bool {
-        if c.v2Since != nil || c.prekey != nil || now >= Node.version1SealingEndsMs { return true }
-        return try !tx.ratchetSessions(contactId: c.id).isEmpty
-    }
-
-    /// The session to seal with for `c`: the current one, or a new one started from the contact's
-    /// prekey (when it is signed by the contact and still valid) or, failing that, its identity key.
-    func sendingSession(for c: ContactRecord, tx: StoreTransaction, now: Int64) throws -> (StoredSession, RatchetSession) {
-        if let s = try tx.ratchetSessions(contactId: c.id).first(where: \.current) {
+    /// The session to seal with for `c`, or nil while `c` gets version 1. Version 2 once the contact
+    /// sent version 2, gave a prekey, or a session exists, and for everyone once version-1 sealing
+    /// has ended. The current session, or a new one started from the contact's prekey (when it is
+    /// signed by the contact and still valid) or, failing that, its identity key.
+    func sendingSession(for c: ContactRecord, tx: StoreTransaction, now: Int64) throws -> (StoredSession, RatchetSession)? {
+        let sessions = try tx.ratchetSessions(contactId: c.id)
+        guard c.v2Since != nil || c.prekey != nil || now >= Node.version1SealingEndsMs || !sessions.isEmpty else {
+            return nil
+        }
+        if let s = sessions.first(where: \.current) {
             return (s, try RatchetSession.decode(s.state))
         }
         var prekey: (id: UInt32, key: [UInt8])?
@@ -99,10 +100,7 @@ extension Node {
         /// Writes back what changed.
         func flush(tx: StoreTransaction) throws {
             for e in byContact.values.joined() where e.dirty {
-                var s = e.stored
-                s.state = e.session.encode()
-                s.nextDeadline = e.session.nextSkippedDeadline.map { Int64(clamping: $0) }
-                try tx.save(s, demoteOthers: e.isNew)
+                try tx.save(Node.updated(e.stored, e.session, now: e.stored.usedAt), demoteOthers: e.isNew)
             }
             for (id, creation) in firstVersion2 { try tx.noteVersion2(id: id, creation: creation) }
         }
@@ -140,7 +138,7 @@ extension Node {
             if let k = entries.firstIndex(where: { $0.stored.id == id }) { return try open(k, entries[k].session) }
             var prekey: AgreementKey?
             if let pid = start.prekeyID {
-                guard let k = try prekeyRing(tx, now: now).key(id: pid) else { throw CryptoError.prekeyDeleted(pid) }
+                guard let k = try prekeyRing(tx, now: now).ring.key(id: pid) else { throw CryptoError.prekeyDeleted(pid) }
                 prekey = k
             }
             let session = try RatchetSession.respond(
@@ -219,12 +217,7 @@ extension Node {
                 try tx.save(Node.updated(s, session, now: s.usedAt))
             }
             n += try tx.deleteIdleSessions(usedBefore: now - Node.idleSessionMs)
-            var ring = try tx.prekeyRing().map { try PrekeyRing.decode($0) } ?? PrekeyRing()
-            let gone = ring.deleteExpired(now: UInt64(max(now, 0)))
-            if ring.rotate(now: UInt64(max(now, 0)), signer: identity.signing) || gone > 0 {
-                try tx.setPrekeyRing(ring.encode())
-            }
-            n += gone
+            n += try prekeyRing(tx, now: now).deleted
             return n
         }
         try? store.truncateLog()
