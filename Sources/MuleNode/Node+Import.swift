@@ -370,8 +370,10 @@ extension Node {
             } else if let opened = c.opened {
                 content = opened
                 contact = try tx.contact(signingKey: content.senderSigningKey)
-                // Once a contact has sent version 2, a version-1 message made later is a downgrade.
-                if let since = contact?.v2Since, Int64(c.bundle.creationTime + BPBundle.dtnEpochOffsetMs) >= since {
+                // Once a contact has sent version 2 (stored, or earlier in this batch), a version-1
+                // message made later is a downgrade.
+                let since = [contact?.v2Since, contact.flatMap { sessions.firstVersion2[$0.id] }].compactMap { $0 }.min()
+                if let since, Int64(c.bundle.creationTime + BPBundle.dtnEpochOffsetMs) >= since {
                     return reject("a version-1 envelope from a contact that has moved to version 2 (a downgrade): refused")
                 }
             } else {

@@ -128,14 +128,7 @@ import Testing
         let (alice, bob) = try Self.pair(w)
         var tags = TagCache()
         func v1(_ text: String, hoursAgo: Int64) throws -> [UInt8] {
-            let now = w.clock.read() - hoursAgo * 3_600_000
-            let (creation, lifetime) = Node.coarseLifetime(requested: UInt64(14 * Self.day), now: now)
-            let tag = try alice.outgoingTag(
-                to: try alice.contacts()[0].record, day: MuleBundle.day(ofCreationTime: creation))
-            return try Sealer.seal(
-                .text(text), from: alice.identity, toAgreementKey: bob.identity.agreement.publicKey, tag: tag,
-                creationTime: creation, lifetime: lifetime, sentAt: UInt64(now)
-            ).bundle.encode()
+            try Self.version1(text, from: alice, to: bob, at: w.clock.read() - hoursAgo * 3_600_000)
         }
         // Before any version 2, version 1 opens (the transition).
         let old = try v1("sealed before the upgrade", hoursAgo: 3)
@@ -152,6 +145,29 @@ import Testing
         w.clock.now.store(Node.version1OpeningEndsMs + 1, ordering: .relaxed)
         let after = try bob.receive([try v1("too late", hoursAgo: 0)], from: "t", path: .lan, tags: &tags)
         #expect(after.rejected == 1)
+    }
+
+    /// A version-1 message bundle from `alice` to `bob` created at `now`, as an older Mule seals it.
+    static func version1(_ text: String, from alice: Node, to bob: Node, at now: Int64) throws -> [UInt8] {
+        let (creation, lifetime) = Node.coarseLifetime(requested: UInt64(14 * Self.day), now: now)
+        let tag = try alice.outgoingTag(to: try alice.contacts()[0].record, day: MuleBundle.day(ofCreationTime: creation))
+        return try Sealer.seal(
+            .text(text), from: alice.identity, toAgreementKey: bob.identity.agreement.publicKey, tag: tag,
+            creationTime: creation, lifetime: lifetime, sentAt: UInt64(now)
+        ).bundle.encode()
+    }
+
+    @Test func aDowngradeInTheSameBatchAsTheFirstVersion2MessageIsRefused() throws {
+        let w = World()
+        let (alice, bob) = try Self.pair(w)
+        var row: Int64 = 0
+        var tags = TagCache()
+        try alice.send(to: "Bob", .text("in version 2"))
+        let batch =
+            try Self.newBundles(alice, after: &row) + [try Self.version1("a downgrade", from: alice, to: bob, at: w.clock.read())]
+        let r = try bob.receive(batch, from: "t", path: .file, tags: &tags)
+        #expect(r.delivered == 1 && r.rejected == 1)
+        #expect(r.problems.first?.reason.contains("downgrade") == true)
     }
 
     /// 1,000 messages each way in rounds weeks apart, each bundle (messages and receipts) through a
