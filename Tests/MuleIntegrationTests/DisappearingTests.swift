@@ -13,10 +13,10 @@ import Testing
         #expect(try alice.run("send", "Bob", "x", "--disappear", "soon").status == 2)
         #expect(try alice.run("contacts", "disappear", "Bob", "0s").status == 2)
         try alice.run("send", "Bob", "kept forever")
-        try alice.run("send", "Bob", "ephemeral words", "--disappear", "4s")
-        try alice.run("send", "Bob", "--file", s.file("pic.bin"), "--disappear", "4s")
-        let set = try alice.json("contacts", "disappear", "Bob", "4s", "--json") as! [String: Any]
-        #expect(set["disappearAfterMs"] as? Int == 4000)
+        try alice.run("send", "Bob", "ephemeral words", "--disappear", "1h")
+        try alice.run("send", "Bob", "--file", s.file("pic.bin"), "--disappear", "1h")
+        let set = try alice.json("contacts", "disappear", "Bob", "1h", "--json") as! [String: Any]
+        #expect(set["disappearAfterMs"] as? Int == 3_600_000)
         try alice.run("send", "Bob", "by default")
         try alice.run("send", "Bob", "explicitly kept", "--disappear", "off")
         try alice.run("export", s.file("a.mule"))
@@ -34,18 +34,21 @@ import Testing
         #expect(FileManager.default.fileExists(atPath: saved))
         #expect((try bob.json("messages", "--search", "ephemeral", "--json") as! [[String: Any]]).count == 1)
 
-        Thread.sleep(forTimeInterval: 4.5)
+        // Two hours later (the executables' test clock, not a sleep: a loaded machine can take
+        // seconds per command, which must not decide what is still there).
+        let later: Int64 = 2 * 3_600_000
+        let aliceLater = MuleCLI(home: alice.home, clockOffsetMs: later)
+        let bobLater = MuleCLI(home: bob.home, clockOffsetMs: later)
         let left = ["kept forever", "explicitly kept"]
-        #expect(try texts(alice) == left)
-        #expect(try texts(bob) == left)
+        #expect(try texts(aliceLater) == left)
+        #expect(try texts(bobLater) == left)
         #expect(!FileManager.default.fileExists(atPath: saved))
-        #expect((try bob.json("messages", "--search", "ephemeral", "--json") as! [[String: Any]]).isEmpty)
+        #expect((try bobLater.json("messages", "--search", "ephemeral", "--json") as! [[String: Any]]).isEmpty)
 
-        // Off again: new messages stay.
-        try alice.run("contacts", "disappear", "Bob", "off")
-        try alice.run("send", "Bob", "after off")
-        Thread.sleep(forTimeInterval: 1.2)
-        #expect(try texts(alice) == left + ["after off"])
+        // Off again: new messages stay, however long after.
+        try aliceLater.run("contacts", "disappear", "Bob", "off")
+        try aliceLater.run("send", "Bob", "after off")
+        #expect(try texts(MuleCLI(home: alice.home, clockOffsetMs: 30 * 24 * 3_600_000)) == left + ["after off"])
     }
 
     /// A running node erases on time by itself: the received file goes while no other command
@@ -54,7 +57,7 @@ import Testing
         let s = Scratch()
         let (alice, bob) = try s.aliceAndBob()
         try Data(repeating: 7, count: 2000).write(to: URL(fileURLWithPath: s.file("note.bin")))
-        try alice.run("send", "Bob", "--file", s.file("note.bin"), "--disappear", "3s")
+        try alice.run("send", "Bob", "--file", s.file("note.bin"), "--disappear", "1h")
         try alice.run("export", s.file("a.mule"))
         try bob.run("import", s.file("a.mule"))
         let arrived = try bob.json("messages", "--json") as! [[String: Any]]
@@ -65,6 +68,8 @@ import Testing
         node.arguments = ["--home", bob.home, "run", "--no-mdns", "--listen", "127.0.0.1:0"]
         node.standardError = FileHandle.nullDevice
         node.standardOutput = FileHandle.nullDevice
+        // The node runs two hours on (the test clock), past the file's time.
+        node.environment = ProcessInfo.processInfo.environment.merging(["MULE_TEST_CLOCK_OFFSET_MS": "\(2 * 3_600_000)"]) { $1 }
         try node.run()
         defer {
             kill(node.processIdentifier, SIGTERM)

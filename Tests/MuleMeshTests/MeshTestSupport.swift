@@ -103,8 +103,9 @@ extension MeshWorld {
     }
 }
 
-/// Polls `condition` every 20 ms until it holds or `seconds` pass.
-func eventually(_ seconds: Double = 10, _ condition: () async throws -> Bool) async -> Bool {
+/// Polls `condition` every 20 ms until it holds or `seconds` pass (generous: it returns as soon as
+/// the condition holds, and the parallel suite on two cores can stall a task for many seconds).
+func eventually(_ seconds: Double = 30, _ condition: () async throws -> Bool) async -> Bool {
     let deadline = Date().addingTimeInterval(seconds)
     while Date() < deadline {
         if (try? await condition()) == true { return true }

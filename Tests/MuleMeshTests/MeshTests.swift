@@ -243,7 +243,7 @@ struct BadPeerTests {
         // 40 connections from 20 addresses that never finish a handshake: at most 8 handshakes
         // run at once, the rest are refused at once; the stalled ones time out.
         let peers = try (0..<40).map { i in try RawPeer(port: t.port, from: "127.0.0.\(10 + i / 2)") }
-        #expect(await eventually(5) { t.world.log.all.filter { $0.hasPrefix("refused link") }.count == 40 - 8 })
+        #expect(await eventually(20) { t.world.log.all.filter { $0.hasPrefix("refused link") }.count == 40 - 8 })
         #expect(await eventually(15) { t.dropped("handshake not finished").count == 8 })
         for p in peers { #expect(p.closedByPeer()) }
         try await t.stillWorks("after a flood")
