@@ -6,21 +6,21 @@ import Testing
 /// Bad input through the executable: one line per problem naming the file and bundle, the valid
 /// bundles still imported, nothing stored changed, exit status non-zero.
 @Suite struct BadInputTests {
-    func twoValidBundles(_ s: Scratch) throws -> (MuleCLI, [UInt8]) {
+    func twoValidBundles(_ s: Scratch) async throws -> (MuleCLI, [UInt8]) {
         let alice = s.cli("alice"), bob = s.cli("bob")
-        try alice.run("init", "--name", "Alice")
-        try bob.run("init", "--name", "Bob")
-        let inv = (try bob.json("id", "--json") as! [String: Any])["invite"] as! String
-        try alice.run("contacts", "add", inv)
-        try alice.run("send", "Bob", "one")
-        try alice.run("send", "Bob", "two")
-        try alice.run("export", s.file("a.mule"))
+        try await alice.run("init", "--name", "Alice")
+        try await bob.run("init", "--name", "Bob")
+        let inv = (try await bob.json("id", "--json") as! [String: Any])["invite"] as! String
+        try await alice.run("contacts", "add", inv)
+        try await alice.run("send", "Bob", "one")
+        try await alice.run("send", "Bob", "two")
+        try await alice.run("export", s.file("a.mule"))
         return (bob, [UInt8](try Data(contentsOf: URL(fileURLWithPath: s.file("a.mule")))))
     }
 
-    @Test func eachProblemIsOneLineAndTheRestImports() throws {
+    @Test func eachProblemIsOneLineAndTheRestImports() async throws {
         let s = Scratch()
-        let (bob, good) = try twoValidBundles(s)
+        let (bob, good) = try await twoValidBundles(s)
         // Bundle 1 damaged in its payload; bundle 2 intact.
         var damaged = good
         damaged[60] ^= 0xFF
@@ -33,7 +33,7 @@ import Testing
         chmod(s.file("locked.mule"), 0)
         let locked = access(s.file("locked.mule"), R_OK) != 0  // root reads anyway
 
-        let r = try bob.run(
+        let r = try await bob.run(
             "import", s.file("damaged.mule"), s.file("notes.txt"), s.file("future.mule"), s.file("cut.mule"),
             s.file("dir.mule"), s.file("missing.mule"), s.file("locked.mule"))
         #expect(r.status == 1)
@@ -47,13 +47,13 @@ import Testing
         if locked { #expect(lines.contains("mule: \(s.file("locked.mule")): Permission denied")) }
         #expect(!r.err.contains("Fatal") && !r.err.contains("Stack"))
         // Bundle 2 of damaged.mule and bundle 1 of cut.mule were good: both messages arrived.
-        let msgs = try bob.json("messages", "--json") as! [[String: Any]]
+        let msgs = try await bob.json("messages", "--json") as! [[String: Any]]
         #expect(Set(msgs.compactMap { $0["text"] as? String }) == ["one", "two"])
     }
 
-    @Test func expiredAndForeignBundlesAreNamed() throws {
+    @Test func expiredAndForeignBundlesAreNamed() async throws {
         let s = Scratch()
-        let (bob, good) = try twoValidBundles(s)
+        let (bob, good) = try await twoValidBundles(s)
         // A bundle file whose only bundle is a valid BPv7 bundle but not a Mule bundle.
         let foreign: [UInt8] =
             Array(good.prefix(9)) + [
@@ -61,45 +61,46 @@ import Testing
                 0x85, 0x01, 0x01, 0x00, 0x00, 0x41, 0x00, 0xFF,
             ]
         try Data(foreign).write(to: URL(fileURLWithPath: s.file("foreign.mule")))
-        let r = try bob.run("import", s.file("foreign.mule"))
+        let r = try await bob.run("import", s.file("foreign.mule"))
         #expect(r.status == 1)
         #expect(r.errLines.count == 1)
         #expect(r.err.hasPrefix("mule: \(s.file("foreign.mule")): bundle 1: "))
-        let st = try bob.json("status", "--json") as! [String: Any]
+        let st = try await bob.json("status", "--json") as! [String: Any]
         #expect(st["carried"] as? Int == 0 && st["received"] as? Int == 0)
     }
 
-    @Test func usageErrorsAreOneLine() throws {
+    @Test func usageErrorsAreOneLine() async throws {
         let s = Scratch()
         let c = s.cli("x")
-        let r = try c.run("send", "Bob", "hi")
+        let r = try await c.run("send", "Bob", "hi")
         #expect(r.status == 1)
         #expect(r.errLines == ["mule: no identity in \(s.file("x")): run 'mule init --name NAME' first"])
-        try c.run("init", "--name", "X")
-        #expect(try c.run("send", "Nobody", "hi").errLines == ["mule: no contact matches 'Nobody' (see 'mule contacts list')"])
-        #expect(try c.run("contacts", "add", "mule1garbage").status == 1)
-        #expect(try c.run("send", "X", "--lifetime", "soon", "hi").status != 0)
+        try await c.run("init", "--name", "X")
+        #expect(
+            try await c.run("send", "Nobody", "hi").errLines == ["mule: no contact matches 'Nobody' (see 'mule contacts list')"])
+        #expect(try await c.run("contacts", "add", "mule1garbage").status == 1)
+        #expect(try await c.run("send", "X", "--lifetime", "soon", "hi").status != 0)
     }
 }
 
 /// `mule relay add/remove/list` and the relay's own refusals, through the executable.
 @Suite struct RelayCommandTests {
-    @Test func relayListAndBadArguments() throws {
+    @Test func relayListAndBadArguments() async throws {
         let s = Scratch()
         let a = s.cli("a")
-        try a.run("init", "--name", "Ann")
-        #expect(try a.run("relay", "list").out.contains("No relays"))
+        try await a.run("init", "--name", "Ann")
+        #expect(try await a.run("relay", "list").out.contains("No relays"))
         for bad in ["nope", "host:0", "host:99999", "a b:1"] {
-            let r = try a.run("relay", "add", bad)
+            let r = try await a.run("relay", "add", bad)
             #expect(r.status == 1 && r.errLines.count == 1 && r.err.contains("is not HOST:PORT"), "\(bad): \(r.err)")
         }
-        #expect(try a.run("relay", "add", "127.0.0.1:4748").status == 0)
-        #expect(try a.json("relay", "list", "--json") as? [String] == ["127.0.0.1:4748"])
-        #expect((try a.json("id", "--json") as? [String: Any])?["relays"] as? [String] == ["127.0.0.1:4748"])
-        let r = try a.run("relay", "remove", "10.0.0.1:1")
+        #expect(try await a.run("relay", "add", "127.0.0.1:4748").status == 0)
+        #expect(try await a.json("relay", "list", "--json") as? [String] == ["127.0.0.1:4748"])
+        #expect((try await a.json("id", "--json") as? [String: Any])?["relays"] as? [String] == ["127.0.0.1:4748"])
+        let r = try await a.run("relay", "remove", "10.0.0.1:1")
         #expect(r.status == 1 && r.errLines == ["mule: '10.0.0.1:1' is not one of your relays"])
-        #expect(try a.run("relay", "remove", "127.0.0.1:4748").out.contains("No relays"))
-        let l = try a.run("relay", "--listen", "nonsense", "--data", s.file("r"))
+        #expect(try await a.run("relay", "remove", "127.0.0.1:4748").out.contains("No relays"))
+        let l = try await a.run("relay", "--listen", "nonsense", "--data", s.file("r"))
         #expect(l.status == 1 && l.errLines == ["mule: --listen wants HOST:PORT, not 'nonsense'"])
     }
 }

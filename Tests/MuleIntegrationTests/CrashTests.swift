@@ -8,7 +8,7 @@ import Testing
 /// `kill -9` of `mule import` at random points never loses a bundle stored before, and the
 /// database stays sound.
 @Suite struct CrashTests {
-    @Test func killDuringImportLosesNothing() throws {
+    @Test func killDuringImportLosesNothing() async throws {
         let s = Scratch()
         // Two batches of real bundles from a sender node, carried by a third party.
         let alice = try Node(profile: try Profile.create(home: s.file("alice"), name: "Alice"))
@@ -20,8 +20,8 @@ import Testing
         _ = try alice.export(to: s.file("second.mule"))  // holds the first batch too, plus 4000 new
 
         let carol = s.cli("carol")
-        try carol.run("init", "--name", "Carol")
-        #expect(try carol.run("import", s.file("first.mule")).status == 0)
+        try await carol.run("init", "--name", "Carol")
+        #expect(try await carol.run("import", s.file("first.mule")).status == 0)
         let storePath = s.file("carol/mule.sqlite")
         let baseline = Set(try Store(path: storePath).read { tx in try tx.bundleIDs() })
         #expect(baseline.count == 300)
@@ -45,7 +45,7 @@ import Testing
             #expect(now.count == 300 || now.count == 4300, "a partial import became visible: \(now.count)")
         }
         #expect(killedMidway > 0, "no kill landed while the import ran")
-        #expect(try carol.run("import", s.file("second.mule")).status == 0)
+        #expect(try await carol.run("import", s.file("second.mule")).status == 0)
         #expect(try Store(path: storePath).read { tx in try tx.bundleCount() } == 4300)
     }
 }

@@ -52,12 +52,12 @@ import Testing
     @Test func cliChangesReachTheNodeAndEventsReachSubscribers() async throws {
         let s = Scratch()
         let alice = s.cli("a"), bob = s.cli("b")
-        #expect(try alice.run("init", "--name", "Alice").status == 0)
-        #expect(try bob.run("init", "--name", "Bob").status == 0)
-        let bobInvite = (try bob.json("id", "--json") as! [String: Any])["invite"] as! String
-        let aliceInvite = (try alice.json("id", "--json") as! [String: Any])["invite"] as! String
-        #expect(try alice.run("contacts", "add", bobInvite).status == 0)
-        #expect(try bob.run("contacts", "add", aliceInvite).status == 0)
+        #expect(try await alice.run("init", "--name", "Alice").status == 0)
+        #expect(try await bob.run("init", "--name", "Bob").status == 0)
+        let bobInvite = (try await bob.json("id", "--json") as! [String: Any])["invite"] as! String
+        let aliceInvite = (try await alice.json("id", "--json") as! [String: Any])["invite"] as! String
+        #expect(try await alice.run("contacts", "add", bobInvite).status == 0)
+        #expect(try await bob.run("contacts", "add", aliceInvite).status == 0)
 
         // Bob listens on a port the kernel picks; Alice dials what Bob's node says it listens on.
         let bobNode = try RunningMule(bob, ["--listen", "127.0.0.1:0"], log: s.file("bob.log"))
@@ -98,13 +98,13 @@ import Testing
         // The link may have come up before the subscription: ask `mule peers`, which reads node.json.
         #expect(
             await Self.waitFor {
-                let peers = try alice.json("peers", "--json") as! [String: Any]
+                let peers = try await alice.json("peers", "--json") as! [String: Any]
                 return (peers["links"] as? [Any])?.count == 1
             }, "no link between the nodes")
 
         // A message queued by another process is offered at once (node.sock), arrives at Bob as a
         // typed event, and Alice's node reports it sent and then delivered, by path.
-        let sent = try alice.run("send", "Bob", "hello through the event stream")
+        let sent = try await alice.run("send", "Bob", "hello through the event stream")
         #expect(sent.status == 0, "\(sent.err)")
         #expect(
             await Self.waitFor {
@@ -122,12 +122,12 @@ import Testing
             }, "Alice's node did not publish the delivery")
         let statuses = await atAlice.events.filter { $0.type == "messageStatus" && $0.id == arrived.id }.map(\.status)
         #expect(statuses.first == "sent" && statuses.last == "delivered")
-        let bobAtAlice = (try alice.json("contacts", "list", "--json") as! [[String: Any]])[0]["id"] as? String
+        let bobAtAlice = (try await alice.json("contacts", "list", "--json") as! [[String: Any]])[0]["id"] as? String
         #expect(await atAlice.events.first { $0.type == "messageStatus" }?.contactID == bobAtAlice)
 
         // Alice's own bundle came pushed over the link: Bob's node sees her present, and gone
         // once her node stops.
-        let aliceAtBob = (try bob.json("contacts", "list", "--json") as! [[String: Any]])[0]["id"] as? String
+        let aliceAtBob = (try await bob.json("contacts", "list", "--json") as! [[String: Any]])[0]["id"] as? String
         #expect(
             await Self.waitFor {
                 await atBob.events.contains { $0.type == "presence" && $0.contactID == aliceAtBob && $0.presence == "linked" }

@@ -7,7 +7,7 @@ import Testing
 
 @Suite struct ExportAndForgeryTests {
     /// A stick pulled out (here: the exporter killed) mid-write never leaves a half file in place.
-    @Test func killedExportLeavesOldFileOrNone() throws {
+    @Test func killedExportLeavesOldFileOrNone() async throws {
         let s = Scratch()
         let alice = try Node(profile: try Profile.create(home: s.file("alice"), name: "Alice"))
         let bob = try Node(profile: try Profile.create(home: s.file("bob"), name: "Bob"))
@@ -35,17 +35,17 @@ import Testing
             #expect(entries.allSatisfy { if case .bundle = $0 { return true } else { return false } })
         }
         _ = sawMissing
-        #expect(try MuleCLI(home: s.file("alice")).run("export", target).status == 0)
+        #expect(try await MuleCLI(home: s.file("alice")).run("export", target).status == 0)
         #expect(try BundleFile.parse([UInt8](try Data(contentsOf: URL(fileURLWithPath: target)))).count == 3)
         // The completed export swept away the temporary files the killed ones left.
         #expect(try FileManager.default.contentsOfDirectory(atPath: s.path).filter { $0.contains(".tmp-") }.isEmpty)
     }
 
     /// A bundle whose signature is by a key other than the sender key inside gets its own line.
-    @Test func forgedSignatureIsNamedAndTheRestImports() throws {
+    @Test func forgedSignatureIsNamedAndTheRestImports() async throws {
         let s = Scratch()
         let bobCLI = s.cli("bob")
-        try bobCLI.run("init", "--name", "Bob")
+        try await bobCLI.run("init", "--name", "Bob")
         let bob = try Profile.open(home: s.file("bob")).identity
         let alice = Identity.generate(name: "Alice"), mallory = Identity.generate(name: "Mallory")
         let now = UInt64(Date().timeIntervalSince1970 * 1000)
@@ -83,14 +83,14 @@ import Testing
         let file = BundleFile.write([old.bundle.encode(), forged.encode(), genuine.bundle.encode()])
         try Data(file).write(to: URL(fileURLWithPath: s.file("mixed.mule")))
 
-        let r = try bobCLI.run("import", s.file("mixed.mule"))
+        let r = try await bobCLI.run("import", s.file("mixed.mule"))
         #expect(r.status == 1)
         #expect(
             r.errLines == [
                 "mule: \(s.file("mixed.mule")): bundle 1: expired",
                 "mule: \(s.file("mixed.mule")): bundle 2: signature does not match the sender key inside the envelope",
             ])
-        let msgs = try bobCLI.json("messages", "--json") as! [[String: Any]]
+        let msgs = try await bobCLI.json("messages", "--json") as! [[String: Any]]
         #expect(msgs.compactMap { $0["text"] as? String } == ["hello"])
     }
 }

@@ -14,7 +14,7 @@ import Testing
 @Suite struct ForwardSecrecyTests {
     /// Copies a profile directory's files and folders as a thief would (a running node's socket
     /// is not a file and stays behind).
-    static func copy(_ home: String, to target: String) throws {
+    static func copy(_ home: String, to target: String) async throws {
         let fm = FileManager.default
         try fm.createDirectory(atPath: target, withIntermediateDirectories: true)
         for name in try fm.subpathsOfDirectory(atPath: home) {
@@ -32,24 +32,24 @@ import Testing
     /// what makes a second import a duplicate (delivery marks, the messages) and any session the
     /// file's bundles could start afresh.
     /// Returns the import's JSON report and what `mule messages Alice` then shows.
-    static func attackerImports(_ captured: String, into home: String, forgetSessions: Bool = false) throws -> (
+    static func attackerImports(_ captured: String, into home: String, forgetSessions: Bool = false) async throws -> (
         report: [String: Any], shown: String
     ) {
         let db = try DatabaseQueue(path: home + "/mule.sqlite")
-        try db.write { db in
+        try await db.write { db in
             try db.execute(sql: "DELETE FROM seen; DELETE FROM delivered; DELETE FROM message")
             if forgetSessions { try db.execute(sql: "DELETE FROM ratchet_session") }
         }
         try db.close()
         let cli = MuleCLI(home: home)
-        let report = try cli.json("import", "--json", captured) as! [String: Any]
-        return (report, try cli.run("messages", "Alice").out)
+        let report = try await cli.json("import", "--json", captured) as! [String: Any]
+        return (report, try await cli.run("messages", "Alice").out)
     }
 
     /// Imports `file` and returns what `mule messages Alice` then shows.
-    static func read(_ file: String, as cli: MuleCLI) throws -> (report: [String: Any], shown: String) {
-        let report = try cli.json("import", "--json", file) as! [String: Any]
-        return (report, try cli.run("messages", "Alice").out)
+    static func read(_ file: String, as cli: MuleCLI) async throws -> (report: [String: Any], shown: String) {
+        let report = try await cli.json("import", "--json", file) as! [String: Any]
+        return (report, try await cli.run("messages", "Alice").out)
     }
 
     /// Every key in the given profile directories tried on every bundle of `captured`: the
@@ -101,39 +101,39 @@ import Testing
     }
 
     /// Alice writes, Bob answers: both now hold a session the other has confirmed.
-    static func talked(_ s: Scratch) throws -> (alice: MuleCLI, bob: MuleCLI) {
-        let (alice, bob) = try s.aliceAndBob()
-        try alice.run("send", "Bob", "hello")
-        try alice.run("export", s.file("hello.mule"))
-        try bob.run("import", s.file("hello.mule"))
-        try bob.run("send", "Alice", "hi")
-        try bob.run("export", s.file("hi.mule"))
-        try alice.run("import", s.file("hi.mule"))
+    static func talked(_ s: Scratch) async throws -> (alice: MuleCLI, bob: MuleCLI) {
+        let (alice, bob) = try await s.aliceAndBob()
+        try await alice.run("send", "Bob", "hello")
+        try await alice.run("export", s.file("hello.mule"))
+        try await bob.run("import", s.file("hello.mule"))
+        try await bob.run("send", "Alice", "hi")
+        try await bob.run("export", s.file("hi.mule"))
+        try await alice.run("import", s.file("hi.mule"))
         return (alice, bob)
     }
 
-    @Test func capturedBundlesDoNotOpenWithProfilesCopiedAfterTheyWereRead() throws {
+    @Test func capturedBundlesDoNotOpenWithProfilesCopiedAfterTheyWereRead() async throws {
         let s = Scratch()
-        let (alice, bob) = try Self.talked(s)
-        try alice.run("send", "Bob", "secret one")
-        try alice.run("send", "Bob", "secret two")
+        let (alice, bob) = try await Self.talked(s)
+        try await alice.run("send", "Bob", "secret one")
+        try await alice.run("send", "Bob", "secret two")
         // A carrier keeps a copy of the stick file.
         let captured = s.file("captured.mule")
-        try alice.run("export", captured)
-        try Self.copy(bob.home, to: s.file("bob-before"))
+        try await alice.run("export", captured)
+        try await Self.copy(bob.home, to: s.file("bob-before"))
 
         // Bob reads them with his node running, and answers; Alice gets the receipts.
         let node = try EventStreamTests.RunningMule(bob, ["--listen", "127.0.0.1:0"], log: s.file("bob.log"))
         defer { node.stop() }
-        Thread.sleep(forTimeInterval: 1)
-        #expect(try Self.read(captured, as: bob).shown.contains("secret two"))
-        try bob.run("send", "Alice", "read them")
-        try bob.run("export", s.file("answer.mule"))
-        try alice.run("import", s.file("answer.mule"))
+        try await Task.sleep(for: .seconds(1))
+        #expect(try await Self.read(captured, as: bob).shown.contains("secret two"))
+        try await bob.run("send", "Alice", "read them")
+        try await bob.run("export", s.file("answer.mule"))
+        try await alice.run("import", s.file("answer.mule"))
         // The device is taken while the node runs: the whole directory, its -wal included.
-        Thread.sleep(forTimeInterval: 2.5)
-        try Self.copy(bob.home, to: s.file("bob-after"))
-        try Self.copy(alice.home, to: s.file("alice-after"))
+        try await Task.sleep(for: .seconds(2.5))
+        try await Self.copy(bob.home, to: s.file("bob-after"))
+        try await Self.copy(alice.home, to: s.file("alice-after"))
         node.stop()
         // The running node emptied its write-ahead log, so no older session state is in it.
         let wal = (try? FileManager.default.attributesOfItem(atPath: s.file("bob-after/mule.sqlite-wal")))?[.size] as? Int
@@ -141,41 +141,41 @@ import Testing
 
         // Control: Bob's profile as it was before he read them opens both, by import and by hand.
         #expect(try Self.openWithEverything(captured, recipientHome: s.file("bob-before"), otherHomes: []) == 2)
-        let control = try Self.attackerImports(captured, into: s.file("bob-before"))
+        let control = try await Self.attackerImports(captured, into: s.file("bob-before"))
         #expect(control.shown.contains("secret one") && control.shown.contains("secret two"))
         // After: nothing in either profile opens them, whatever the attacker removes first.
         #expect(
             try Self.openWithEverything(captured, recipientHome: s.file("bob-after"), otherHomes: [s.file("alice-after")]) == 0)
-        let r = try Self.attackerImports(captured, into: s.file("bob-after"), forgetSessions: true)
+        let r = try await Self.attackerImports(captured, into: s.file("bob-after"), forgetSessions: true)
         #expect(r.report["rejected"] as? Int == 2)
         #expect(!r.shown.contains("secret"))
     }
 
-    @Test func aCopiedProfileIsLockedOutOnceTheContactsTalkedBothWays() throws {
+    @Test func aCopiedProfileIsLockedOutOnceTheContactsTalkedBothWays() async throws {
         let s = Scratch()
-        let (alice, bob) = try Self.talked(s)
+        let (alice, bob) = try await Self.talked(s)
         // The attacker copies Bob's profile, then loses access; it keeps every bundle it carries.
         let stolen = MuleCLI(home: s.file("stolen"))
-        try Self.copy(bob.home, to: stolen.home)
+        try await Self.copy(bob.home, to: stolen.home)
 
-        try alice.run("send", "Bob", "before the exchange")
-        try alice.run("export", s.file("m1.mule"))
+        try await alice.run("send", "Bob", "before the exchange")
+        try await alice.run("export", s.file("m1.mule"))
         // Control: what Alice sealed before hearing from Bob again, the copy reads.
-        #expect(try Self.read(s.file("m1.mule"), as: stolen).shown.contains("before the exchange"))
+        #expect(try await Self.read(s.file("m1.mule"), as: stolen).shown.contains("before the exchange"))
 
-        try bob.run("import", s.file("m1.mule"))
-        try bob.run("send", "Alice", "answer")
-        try bob.run("export", s.file("r1.mule"))
-        try alice.run("import", s.file("r1.mule"))
-        try stolen.run("import", s.file("r1.mule"))
+        try await bob.run("import", s.file("m1.mule"))
+        try await bob.run("send", "Alice", "answer")
+        try await bob.run("export", s.file("r1.mule"))
+        try await alice.run("import", s.file("r1.mule"))
+        try await stolen.run("import", s.file("r1.mule"))
 
-        try alice.run("send", "Bob", "after the exchange")
-        try alice.run("export", s.file("m2.mule"))
-        let r = try Self.read(s.file("m2.mule"), as: stolen)
+        try await alice.run("send", "Bob", "after the exchange")
+        try await alice.run("export", s.file("m2.mule"))
+        let r = try await Self.read(s.file("m2.mule"), as: stolen)
         #expect(r.report["rejected"] as? Int == 1)
         #expect(!r.shown.contains("after the exchange"))
         #expect(try Self.openWithEverything(s.file("m2.mule"), recipientHome: stolen.home, otherHomes: []) == 0)
         // Bob himself reads it.
-        #expect(try Self.read(s.file("m2.mule"), as: bob).shown.contains("after the exchange"))
+        #expect(try await Self.read(s.file("m2.mule"), as: bob).shown.contains("after the exchange"))
     }
 }

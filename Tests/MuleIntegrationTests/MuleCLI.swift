@@ -28,38 +28,92 @@ struct MuleCLI {
     }
 
     @discardableResult
-    func run(_ args: String...) throws -> Result { try run(args) }
+    func run(_ args: String...) async throws -> Result { try await run(args) }
 
     /// Runs with standard input read from the file `stdin`.
     @discardableResult
-    func run(stdin: String, _ args: String...) throws -> Result { try run(args, stdin: stdin) }
+    func run(stdin: String, _ args: String...) async throws -> Result { try await run(args, stdin: stdin) }
 
-    func run(_ args: [String], stdin: String? = nil) throws -> Result {
+    /// Runs the executable and waits for it without holding a thread: the parallel suite shares a
+    /// cooperative pool as wide as the machine has cores (two here), and a test blocked in
+    /// `waitUntilExit` would stall every other test and every in-process node with it (their
+    /// link timeouts then fire). At most `CommandGate.width` commands run at once, so the
+    /// processes do not crowd out the rest either. The output goes to files, read at the end.
+    @discardableResult
+    func run(_ args: [String], stdin: String? = nil) async throws -> Result {
+        await CommandGate.shared.enter()
+        defer { Task { await CommandGate.shared.leave() } }
         let p = Process()
         p.executableURL = URL(fileURLWithPath: MuleCLI.binary)
         p.arguments = ["--home", home] + args
         if clockOffsetMs != 0 {
             p.environment = ProcessInfo.processInfo.environment.merging(["MULE_TEST_CLOCK_OFFSET_MS": "\(clockOffsetMs)"]) { $1 }
         }
-        let out = Pipe(), err = Pipe()
+        let base = FileManager.default.temporaryDirectory.appendingPathComponent("mule-cli-\(UUID().uuidString)")
+        let outURL = base.appendingPathExtension("out"), errURL = base.appendingPathExtension("err")
+        defer {
+            try? FileManager.default.removeItem(at: outURL)
+            try? FileManager.default.removeItem(at: errURL)
+        }
+        _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
+        let out = try FileHandle(forWritingTo: outURL), err = try FileHandle(forWritingTo: errURL)
+        let input = try stdin.map { try FileHandle(forReadingFrom: URL(fileURLWithPath: $0)) }
+        defer {
+            try? out.close()
+            try? err.close()
+            try? input?.close()
+        }
         p.standardOutput = out
         p.standardError = err
-        p.standardInput = try stdin.map { try FileHandle(forReadingFrom: URL(fileURLWithPath: $0)) } ?? FileHandle.nullDevice
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return Result(
-            status: p.terminationStatus, out: String(decoding: o, as: UTF8.self), err: String(decoding: e, as: UTF8.self))
+        p.standardInput = input ?? FileHandle.nullDevice
+        let status: Int32 = try await withCheckedThrowingContinuation { continuation in
+            p.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
+            do { try p.run() } catch {
+                p.terminationHandler = nil
+                continuation.resume(throwing: error)
+            }
+        }
+        let o = (try? Data(contentsOf: outURL)) ?? Data()
+        let e = (try? Data(contentsOf: errURL)) ?? Data()
+        return Result(status: status, out: String(decoding: o, as: UTF8.self), err: String(decoding: e, as: UTF8.self))
     }
 
     /// This profile's invite code (`mule id --json`).
-    func invite() throws -> String { (try json("id", "--json") as! [String: Any])["invite"] as! String }
+    func invite() async throws -> String { (try await json("id", "--json") as! [String: Any])["invite"] as! String }
 
-    func json(_ args: String...) throws -> Any {
-        let r = try run(args)
+    func json(_ args: String...) async throws -> Any {
+        let r = try await run(args)
         guard r.status == 0 || args.first == "import" else { throw CLIError("mule \(args) failed: \(r.err)") }
         return try JSONSerialization.jsonObject(with: Data(r.out.utf8))
+    }
+}
+
+/// How many `mule` commands the tests run at once: a suspending semaphore, so waiting tests hold
+/// no thread.
+actor CommandGate {
+    static let shared = CommandGate(width: 2)
+    let width: Int
+    private var running = 0
+    private var waiting: [CheckedContinuation<Void, Never>] = []
+
+    init(width: Int) { self.width = width }
+
+    func enter() async {
+        if running < width {
+            running += 1
+            return
+        }
+        await withCheckedContinuation { waiting.append($0) }
+    }
+
+    /// Hands the place to the first waiter, if any.
+    func leave() {
+        if waiting.isEmpty {
+            running -= 1
+        } else {
+            waiting.removeFirst().resume()
+        }
     }
 }
 
@@ -79,12 +133,12 @@ final class Scratch {
     func cli(_ name: String) -> MuleCLI { MuleCLI(home: file(name)) }
 
     /// Alice and Bob, each with a profile and the other as a contact (from their invites).
-    func aliceAndBob() throws -> (alice: MuleCLI, bob: MuleCLI) {
+    func aliceAndBob() async throws -> (alice: MuleCLI, bob: MuleCLI) {
         let alice = cli("alice"), bob = cli("bob")
-        try alice.run("init", "--name", "Alice")
-        try bob.run("init", "--name", "Bob")
-        try alice.run("contacts", "add", try bob.invite())
-        try bob.run("contacts", "add", try alice.invite())
+        try await alice.run("init", "--name", "Alice")
+        try await bob.run("init", "--name", "Bob")
+        try await alice.run("contacts", "add", try await bob.invite())
+        try await bob.run("contacts", "add", try await alice.invite())
         return (alice, bob)
     }
 }

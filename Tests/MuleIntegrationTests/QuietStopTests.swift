@@ -18,7 +18,7 @@ import Testing
     @Test func ctrlCIsQuietAndEventsAreLoggedOnce() async throws {
         let s = Scratch()
         let a = s.cli("a")
-        try a.run("init", "--name", "Ann")
+        try await a.run("init", "--name", "Ann")
         for verbose in [false, true] {
             let args = (verbose ? ["-v"] : []) + ["run", "--no-mdns", "--listen", "127.0.0.1:0"]
             let (p, err) = try runUntilListening(a, args)

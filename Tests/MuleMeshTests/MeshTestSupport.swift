@@ -114,8 +114,18 @@ func eventually(_ seconds: Double = 30, _ condition: () async throws -> Bool) as
     return (try? await condition()) == true
 }
 
+/// Runs blocking work on a thread of its own: a test that blocked a thread of the cooperative
+/// pool (two threads on two cores) would stall the in-process nodes it is waiting for.
+func offPool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread { continuation.resume(with: Result { try work() }) }.start()
+    }
+}
+
 /// A hand-driven link peer over a blocking socket: what a hostile or broken node can send.
-final class RawPeer {
+/// Whatever waits for the other side runs off the cooperative pool (`offPool`); one test uses a
+/// peer at a time, so the unchecked sendability holds.
+final class RawPeer: @unchecked Sendable {
     let fd: Int32
     var noise: NoiseXX
     var send: NoiseCipherState?
@@ -158,7 +168,11 @@ final class RawPeer {
     }
 
     /// One length-prefixed message, or nil when the other side closed (or nothing came in time).
-    func readMessage() -> [UInt8]? {
+    func readMessage() async -> [UInt8]? {
+        (try? await offPool { self.readMessageBlocking() }) ?? nil
+    }
+
+    private func readMessageBlocking() -> [UInt8]? {
         guard let h = readExactly(2) else { return nil }
         return readExactly(Int(h[0]) << 8 | Int(h[1]))
     }
@@ -175,7 +189,11 @@ final class RawPeer {
     }
 
     /// True once the other side has closed the connection (reads until EOF or `seconds`).
-    func closedByPeer(within seconds: Int = 10) -> Bool {
+    func closedByPeer(within seconds: Int = 10) async -> Bool {
+        (try? await offPool { self.closedByPeerBlocking(within: seconds) }) ?? false
+    }
+
+    private func closedByPeerBlocking(within seconds: Int) -> Bool {
         var tv = timeval(tv_sec: seconds, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
         var buf = [UInt8](repeating: 0, count: 65536)
@@ -187,9 +205,13 @@ final class RawPeer {
     }
 
     /// Runs the whole handshake as initiator.
-    func handshake() throws {
+    func handshake() async throws {
+        try await offPool { try self.handshakeBlocking() }
+    }
+
+    private func handshakeBlocking() throws {
         writeMessage(try noise.writeMessage())
-        guard let m2 = readMessage() else { throw POSIXError(.ECONNRESET) }
+        guard let m2 = readMessageBlocking() else { throw POSIXError(.ECONNRESET) }
         _ = try noise.readMessage(m2)
         writeMessage(try noise.writeMessage(payload: LinkHello().encode()))
         let (s, r) = try noise.split()
@@ -213,10 +235,14 @@ final class RawPeer {
     var assembler = FrameAssembler()
 
     /// The next frame from the other side, or nil when it closed or went quiet.
-    func readFrame() throws -> LinkFrame? {
+    func readFrame() async throws -> LinkFrame? {
+        try await offPool { try self.readFrameBlocking() }
+    }
+
+    private func readFrameBlocking() throws -> LinkFrame? {
         while true {
             if let f = try assembler.next() { return f }
-            guard let m = readMessage() else { return nil }
+            guard let m = readMessageBlocking() else { return nil }
             assembler.append(try receive!.decrypt(ad: [], m))
         }
     }

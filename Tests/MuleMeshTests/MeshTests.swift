@@ -162,7 +162,7 @@ struct BadPeerTests {
         let t = try await Target.make()
         let p = try RawPeer(port: t.port)
         p.write(Array(repeating: 0x41, count: 40) + Array("GET / HTTP/1.1\r\n\r\n".utf8))
-        #expect(p.closedByPeer())
+        #expect(await p.closedByPeer())
         #expect(await eventually { t.dropped("noise").count == 1 })
         try await t.stillWorks("after garbage")
         await t.stop()
@@ -172,9 +172,9 @@ struct BadPeerTests {
         let t = try await Target.make()
         let p = try RawPeer(port: t.port)
         p.writeMessage(try p.noise.writeMessage())
-        _ = p.readMessage()
+        _ = await p.readMessage()
         // …and never sends message 3.
-        #expect(p.closedByPeer(within: 5))
+        #expect(await p.closedByPeer(within: 5))
         #expect(await eventually { t.dropped("handshake not finished").count == 1 })
         try await t.stillWorks("after a stall")
         await t.stop()
@@ -183,9 +183,9 @@ struct BadPeerTests {
     @Test func oversizedFrame() async throws {
         let t = try await Target.make()
         let p = try RawPeer(port: t.port)
-        try p.handshake()
+        try await p.handshake()
         p.writeMessage(try p.seal([0x7F, 0xFF, 0xFF, 0xFF, 0x01]))
-        #expect(p.closedByPeer())
+        #expect(await p.closedByPeer())
         #expect(await eventually { t.dropped("over the limit").count == 1 })
         try await t.stillWorks("after an oversized frame")
         await t.stop()
@@ -194,11 +194,11 @@ struct BadPeerTests {
     @Test func forgedTransportMessage() async throws {
         let t = try await Target.make()
         let p = try RawPeer(port: t.port)
-        try p.handshake()
+        try await p.handshake()
         var m = try p.seal(LinkFrame.ping.encoded)
         m[2] ^= 0x01
         p.writeMessage(m)
-        #expect(p.closedByPeer())
+        #expect(await p.closedByPeer())
         #expect(await eventually { t.dropped("authentication").count == 1 })
         try await t.stillWorks("after a forged message")
         await t.stop()
@@ -207,11 +207,11 @@ struct BadPeerTests {
     @Test func replayedTransportMessage() async throws {
         let t = try await Target.make()
         let p = try RawPeer(port: t.port)
-        try p.handshake()
+        try await p.handshake()
         let m = try p.seal(LinkFrame.ping.encoded)
         p.writeMessage(m)
         p.writeMessage(m)
-        #expect(p.closedByPeer())
+        #expect(await p.closedByPeer())
         #expect(await eventually { t.dropped("authentication").count == 1 })
         try await t.stillWorks("after a replay")
         await t.stop()
@@ -220,18 +220,18 @@ struct BadPeerTests {
     @Test func framesOutOfOrder() async throws {
         let t = try await Target.make()
         let p1 = try RawPeer(port: t.port)
-        try p1.handshake()
+        try await p1.handshake()
         try p1.sendFrame(.sync([0]))  // a reconciliation message with no round started
-        #expect(p1.closedByPeer())
+        #expect(await p1.closedByPeer())
         let p2 = try RawPeer(port: t.port)
-        try p2.handshake()
+        try await p2.handshake()
         // The second part of a bundle nobody asked for.
         try p2.sendFrame(.part(.init(id: Array(repeating: 7, count: 32), total: 100_000, offset: 60_000, data: [1, 2, 3])))
-        #expect(p2.closedByPeer())
+        #expect(await p2.closedByPeer())
         let p3 = try RawPeer(port: t.port)
-        try p3.handshake()
+        try await p3.handshake()
         try p3.sendFrame(.syncStart([0xFF, 0xFF]))  // malformed reconciliation
-        #expect(p3.closedByPeer())
+        #expect(await p3.closedByPeer())
         #expect(await eventually { t.world.log.all.filter { $0.hasPrefix("dropped link") }.count == 3 })
         try await t.stillWorks("after frames out of order")
         await t.stop()
@@ -245,11 +245,11 @@ struct BadPeerTests {
         let peers = try (0..<40).map { i in try RawPeer(port: t.port, from: "127.0.0.\(10 + i / 2)") }
         #expect(await eventually(20) { t.world.log.all.filter { $0.hasPrefix("refused link") }.count == 40 - 8 })
         #expect(await eventually(15) { t.dropped("handshake not finished").count == 8 })
-        for p in peers { #expect(p.closedByPeer()) }
+        for p in peers { #expect(await p.closedByPeer()) }
         try await t.stillWorks("after a flood")
         // And a new link can still be made.
         let p = try RawPeer(port: t.port)
-        try p.handshake()
+        try await p.handshake()
         try p.sendFrame(.ping)
         await t.stop()
     }
@@ -262,20 +262,20 @@ struct BadPeerTests {
         #expect(await eventually(20) { t.world.log.all.filter { $0.contains("from one address") }.count == 8 })
         // Another address still links, and the healthy link still carries messages.
         let other = try RawPeer(port: t.port, from: "127.0.0.6")
-        try other.handshake()
+        try await other.handshake()
         try other.sendFrame(.ping)
         try await t.stillWorks("while one address floods")
         // Linked peers count too: four links from one address at most.
         var linked: [RawPeer] = []
         for _ in 0..<4 {
             let p = try RawPeer(port: t.port, from: "127.0.0.7")
-            try p.handshake()
+            try await p.handshake()
             try p.sendFrame(.ping)
             linked.append(p)
         }
         #expect(await eventually { await t.mesh.linkCount == 6 })
         let fifth = try RawPeer(port: t.port, from: "127.0.0.7")
-        #expect(fifth.closedByPeer(within: 5))
+        #expect(await fifth.closedByPeer(within: 5))
         withExtendedLifetime(stalled) {}  // release builds would close them after their last use
         await t.stop()
     }

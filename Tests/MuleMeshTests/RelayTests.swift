@@ -17,10 +17,10 @@ import Testing
     }
 
     /// A raw client linked to the relay on `port`, and the relay's welcome.
-    func relayClient(_ port: Int) throws -> (RawPeer, LinkFrame.RelayWelcome) {
+    func relayClient(_ port: Int) async throws -> (RawPeer, LinkFrame.RelayWelcome) {
         let p = try RawPeer(port: port)
-        try p.handshake()
-        guard case .relayWelcome(let welcome)? = try p.readFrame() else { throw POSIXError(.EPROTO) }
+        try await p.handshake()
+        guard case .relayWelcome(let welcome)? = try await p.readFrame() else { throw POSIXError(.EPROTO) }
         return (p, welcome)
     }
 
@@ -114,7 +114,7 @@ import Testing
     @Test func floodOfUnstampedDepositsStoresNothing() async throws {
         let w = MeshWorld()
         let (r, port) = try await relay(w, bits: 16)
-        let (p, welcome) = try relayClient(port)
+        let (p, welcome) = try await relayClient(port)
         #expect(welcome.bits == 16)
         // Deposits whose stamps are wrong, each followed by its bytes: refused before anything is
         // written, and after eight the relay closes the link.
@@ -129,11 +129,11 @@ import Testing
             try p.sendFrame(.deposit(.init(id: id, total: UInt32(bytes.count), nonce: nonce)))
             try p.sendFrame(.part(.init(id: id, total: UInt32(bytes.count), offset: 0, data: bytes)))
         }
-        while let f = try? p.readFrame() {
+        while let f = try? await p.readFrame() {
             if case .depositResult(_, .badStamp) = f { refused += 1 }
         }
         #expect(refused == 8)
-        #expect(p.closedByPeer())
+        #expect(await p.closedByPeer())
         #expect(try await r.statistics().bundles == 0)
         #expect(await r.counters.badStamps == 8)
         #expect(
@@ -142,16 +142,16 @@ import Testing
             })
 
         // A stamped deposit of bytes that are no Mule bundle is refused too, and the link stays.
-        let (q, w2) = try relayClient(port)
+        let (q, w2) = try await relayClient(port)
         let junk = Array("not a bundle".utf8)
         let jid = Sodium.blake2b(outputLength: 32, junk)
         let nonce = RelayStamp.solve(challenge: w2.challenge, id: jid, total: UInt32(junk.count), bits: 16)
         try q.sendFrame(.deposit(.init(id: jid, total: UInt32(junk.count), nonce: nonce)))
         try q.sendFrame(.part(.init(id: jid, total: UInt32(junk.count), offset: 0, data: junk)))
-        #expect(try q.readFrame() == .depositResult(id: jid, result: .invalid))
+        #expect(try await q.readFrame() == .depositResult(id: jid, result: .invalid))
         // Frames a relay does not take close the link with a log line.
         try q.sendFrame(.syncStart([1, 2, 3]))
-        #expect(q.closedByPeer())
+        #expect(await q.closedByPeer())
         #expect(try await r.statistics().bundles == 0)
         #expect(await eventually { w.log.all.contains { $0.contains("a frame a relay does not take") } })
         await r.stop()
@@ -169,23 +169,23 @@ import Testing
         let bundle = try #require(try Store(path: alice.profile.storePath).read { tx in try tx.bundlesForExport(now: 0) }.first)
         let (r, port) = try await relay(w, bits: 4)
 
-        let (depositor, welcome) = try relayClient(port)
+        let (depositor, welcome) = try await relayClient(port)
         let total = UInt32(bundle.data.count)
         let nonce = RelayStamp.solve(challenge: welcome.challenge, id: bundle.id, total: total, bits: 4)
         try depositor.sendFrame(.deposit(.init(id: bundle.id, total: total, nonce: nonce)))
         try depositor.sendFrame(LinkFrame.part(of: bundle.data, id: bundle.id, from: 0))
-        #expect(try depositor.readFrame() == .depositResult(id: bundle.id, result: .stored))
+        #expect(try await depositor.readFrame() == .depositResult(id: bundle.id, result: .stored))
 
-        let (subscriber, _) = try relayClient(port)
+        let (subscriber, _) = try await relayClient(port)
         try subscriber.sendFrame(.subscribe((0..<LinkFrame.maxIDs).map { _ in Sodium.randomBytes(16) }))
         try subscriber.sendFrame(.subscribeMore([Sodium.randomBytes(16), bundle.tag]))
-        #expect(try subscriber.readFrame() == .offer([bundle.id]))
+        #expect(try await subscriber.readFrame() == .offer([bundle.id]))
         // A new subscribe replaces the set: nothing more is offered for the old tags.
         try subscriber.sendFrame(.subscribe([Sodium.randomBytes(16)]))
         for _ in 0..<(LinkFrame.maxSubscribedTags / LinkFrame.maxIDs) {
             try subscriber.sendFrame(.subscribeMore((0..<LinkFrame.maxIDs).map { _ in Sodium.randomBytes(16) }))
         }
-        #expect(subscriber.closedByPeer())
+        #expect(await subscriber.closedByPeer())
         #expect(await eventually { w.log.all.contains { $0.contains("subscribing to too many tags") } })
         await r.stop()
     }
@@ -194,23 +194,23 @@ import Testing
     @Test func subscribedTagsAreBoundedOverAllLinks() async throws {
         let w = MeshWorld()
         let (r, port) = try await relay(w, bits: 4) { $0.maxSubscribedTags = 5000 }
-        func subscriber() throws -> RawPeer {
-            let (p, _) = try relayClient(port)
+        func subscriber() async throws -> RawPeer {
+            let (p, _) = try await relayClient(port)
             try p.sendFrame(.subscribe((0..<3000).map { _ in Sodium.randomBytes(16) }))
             return p
         }
-        let first = try subscriber()
+        let first = try await subscriber()
         try first.sendFrame(.ping)
-        let second = try subscriber()
-        #expect(second.closedByPeer())
+        let second = try await subscriber()
+        #expect(await second.closedByPeer())
         #expect(await eventually { w.log.all.contains { $0.contains("as many subscribed tags as it takes") } })
         // A replacing subscribe counts once, not twice.
         try first.sendFrame(.subscribe((0..<3500).map { _ in Sodium.randomBytes(16) }))
-        #expect(!first.closedByPeer(within: 1))
+        #expect(!(await first.closedByPeer(within: 1)))
         shutdown(first.fd, Int32(SHUT_RDWR))
         try await Task.sleep(for: .milliseconds(300))
-        let third = try subscriber()
-        #expect(!third.closedByPeer(within: 1))
+        let third = try await subscriber()
+        #expect(!(await third.closedByPeer(within: 1)))
         await r.stop()
     }
 
@@ -218,24 +218,24 @@ import Testing
         let w = MeshWorld()
         let (r, port) = try await relay(w, bits: 4) { $0.maxBufferedBytes = 10_000 }
         /// Opens a link and starts an 8000-byte deposit whose bytes never come.
-        func start() throws -> RawPeer {
-            let (p, welcome) = try relayClient(port)
+        func start() async throws -> RawPeer {
+            let (p, welcome) = try await relayClient(port)
             let id = Sodium.randomBytes(32)
             let nonce = RelayStamp.solve(challenge: welcome.challenge, id: id, total: 8000, bits: 4)
             try p.sendFrame(.deposit(.init(id: id, total: 8000, nonce: nonce)))
             return p
         }
-        let first = try start()
-        let second = try start()
+        let first = try await start()
+        let second = try await start()
         // The second would take the relay past its bound: refused as busy, nothing kept for it.
-        #expect(try second.readFrame().map { if case .depositResult(_, .busy) = $0 { true } else { false } } == true)
+        #expect(try await second.readFrame().map { if case .depositResult(_, .busy) = $0 { true } else { false } } == true)
         // When the first link goes, its share is free again.
         shutdown(first.fd, Int32(SHUT_RDWR))
         try await Task.sleep(for: .milliseconds(300))
-        let third = try start()
+        let third = try await start()
         var tv = timeval(tv_sec: 0, tv_usec: 500_000)
         setsockopt(third.fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-        #expect(try third.readFrame() == nil)
+        #expect(try await third.readFrame() == nil)
         #expect(try await r.statistics().bundles == 0)
         await r.stop()
     }
