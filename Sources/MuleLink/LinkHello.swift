@@ -2,7 +2,8 @@ import MuleCrypto
 import MuleWire
 
 /// The payload of Noise handshake messages 2 and 3 (encrypted): the protocol version and, only when
-/// the user opted in with `--visible-as`, a signed announcement of who they are.
+/// the user opted in with `--visible-as`, a signed announcement of who they are, with their current
+/// signed prekey so that someone who adds them from `mule nearby` seals envelope version 2 at once.
 ///
 /// Link keys are random for every run, so a node that does not announce itself cannot be
 /// recognised across restarts; the announcement binds the identity to this run's link key.
@@ -16,6 +17,9 @@ public struct LinkHello: Equatable, Sendable {
         public var signingKey: [UInt8]
         public var agreementKey: [UInt8]
         public var signature: [UInt8]
+        /// The announcer's current prekey (PROTOCOL §13.7), signed by its own identity key; absent
+        /// from nodes before envelope version 2.
+        public var prekey: SignedPrekey?
 
         public var publicIdentity: PublicIdentity {
             PublicIdentity(name: name, signingKey: signingKey, agreementKey: agreementKey)
@@ -25,19 +29,22 @@ public struct LinkHello: Equatable, Sendable {
             Array("mule-visible-v1".utf8) + linkKey + keys.signingKey + keys.agreementKey + Array(name.utf8)
         }
 
-        /// Signs an announcement of `identity` under `name` for the link key `linkKey`.
-        public init(identity: Identity, name: String, linkKey: [UInt8]) {
+        /// Signs an announcement of `identity` under `name` for the link key `linkKey`, carrying
+        /// `prekey` (which `identity` signed on its own).
+        public init(identity: Identity, name: String, linkKey: [UInt8], prekey: SignedPrekey? = nil) {
             self.name = name
             signingKey = identity.signing.publicKey
             agreementKey = identity.agreement.publicKey
             signature = identity.signing.sign(Visible.signed(name, keys: identity.publicIdentity, linkKey: linkKey))
+            self.prekey = prekey
         }
 
-        init(name: String, signingKey: [UInt8], agreementKey: [UInt8], signature: [UInt8]) {
+        init(name: String, signingKey: [UInt8], agreementKey: [UInt8], signature: [UInt8], prekey: SignedPrekey?) {
             self.name = name
             self.signingKey = signingKey
             self.agreementKey = agreementKey
             self.signature = signature
+            self.prekey = prekey
         }
 
         /// True if the announcement was signed for this link key by the identity it names.
@@ -52,17 +59,19 @@ public struct LinkHello: Equatable, Sendable {
         self.visible = visible
     }
 
-    /// CBOR: `[version, null]` or `[version, [name, signingKey, agreementKey, signature]]`.
+    /// CBOR: `[version, null]` or `[version, [name, signingKey, agreementKey, signature]]`, with a
+    /// fifth element, the signed prekey's CBOR as a byte string, when there is one.
     public func encode() -> [UInt8] {
         var w = CBORWriter()
         w.arrayHeader(2)
         w.unsigned(version)
         if let v = visible {
-            w.arrayHeader(4)
+            w.arrayHeader(v.prekey == nil ? 4 : 5)
             w.text(v.name)
             w.byteString(v.signingKey)
             w.byteString(v.agreementKey)
             w.byteString(v.signature)
+            if let p = v.prekey { w.byteString(p.encode()) }
         } else {
             w.null()
         }
@@ -79,13 +88,22 @@ public struct LinkHello: Equatable, Sendable {
             if try r.peekByte() == 0xF6 {
                 _ = try r.skipItem()
             } else {
-                try r.readArrayHeader(count: 4, what: "visible")
+                let count = try r.readArrayHeader()
+                guard count == 4 || count == 5 else { throw LinkError.malformedHello("visible has \(count) elements") }
                 let name = try r.readText()
                 guard !name.isEmpty, name.utf8.count <= 64 else { throw LinkError.malformedHello("name length") }
+                let signingKey = try r.readByteString(count: 32, field: "signing key")
+                let agreementKey = try r.readByteString(count: 32, field: "agreement key")
+                let signature = try r.readByteString(count: 64, field: "signature")
+                var prekey: SignedPrekey?
+                if count == 5 {
+                    let p = try SignedPrekey.decode(try r.readByteString())
+                    // Signed by the identity it comes with, or the whole hello is refused.
+                    guard p.verify(signingKey: signingKey) else { throw LinkError.malformedHello("prekey signature") }
+                    prekey = p
+                }
                 hello.visible = Visible(
-                    name: name, signingKey: try r.readByteString(count: 32, field: "signing key"),
-                    agreementKey: try r.readByteString(count: 32, field: "agreement key"),
-                    signature: try r.readByteString(count: 64, field: "signature"))
+                    name: name, signingKey: signingKey, agreementKey: agreementKey, signature: signature, prekey: prekey)
             }
             try r.expectEnd()
             return hello

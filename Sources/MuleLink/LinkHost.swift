@@ -1,4 +1,5 @@
 import MuleWire
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 
@@ -20,7 +21,10 @@ public struct LinkListenError: Error, Sendable, CustomStringConvertible {
 /// caller's actor, so its bookkeeping is the owner's state and needs no lock.
 public final class LinkHost {
     public let group: MultiThreadedEventLoopGroup
-    public let configuration: LinkConfiguration
+    private let base: LinkConfiguration
+    /// The hello new links send: it changes when a visible node's prekey rotates, and the listener
+    /// reads it on the event loop, hence the lock.
+    private let hello: NIOLockedValueBox<LinkHello>
     let waterMark: ChannelOptions.Types.WriteBufferWaterMark?
     private var listener: Channel?
     /// Accepts connections; it closes the listening channel on its way out, so `close` waits for it.
@@ -32,9 +36,22 @@ public final class LinkHost {
 
     /// `waterMark` bounds what is written to a link and not yet taken by its socket.
     public init(configuration: LinkConfiguration, waterMark: ChannelOptions.Types.WriteBufferWaterMark? = nil) {
-        self.configuration = configuration
+        base = configuration
+        hello = NIOLockedValueBox(configuration.hello)
         self.waterMark = waterMark
         group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+    }
+
+    /// The configuration new links use, with the current hello.
+    public var configuration: LinkConfiguration {
+        var c = base
+        c.hello = hello.withLockedValue { $0 }
+        return c
+    }
+
+    /// Replaces the hello that links made from now on send (links up already keep theirs).
+    public func setHello(_ new: LinkHello) {
+        hello.withLockedValue { $0 = new }
     }
 
     /// Connections being run now, handshaking or linked.
@@ -59,8 +76,10 @@ public final class LinkHost {
                 .serverChannelOption(.backlog, value: backlog)
                 .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
             if let waterMark { bootstrap = bootstrap.childChannelOption(.writeBufferWaterMark, value: waterMark) }
-            server = try await bootstrap.bind(host: host, port: port) { [configuration] channel in
-                channel.eventLoop.makeCompletedFuture { try LinkHost.configure(channel, configuration, initiator: false) }
+            server = try await bootstrap.bind(host: host, port: port) { [base, hello] channel in
+                var c = base
+                c.hello = hello.withLockedValue { $0 }
+                return channel.eventLoop.makeCompletedFuture { try LinkHost.configure(channel, c, initiator: false) }
             }
         } catch let e as IOError {
             throw LinkListenError(address: address, reason: String(cString: strerror(e.errnoCode)))

@@ -84,6 +84,8 @@ extension Mesh {
             directory.announced(v, address: peer.address, at: now)
             if let c = (try? node.contacts())?.first(where: { $0.record.signingKey == v.signingKey }) {
                 _ = directory.contact(c.record.id, showedOn: id)
+                // A contact's newer prekey (the hello checked its signature); kept only if newer.
+                if let p = v.prekey, c.record.prekey != p.encode() { try? node.setContactPrekey(c.record.id, p) }
             }
         }
         stateDirty = true

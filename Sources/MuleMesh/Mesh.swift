@@ -75,6 +75,8 @@ public actor Mesh {
     /// More requests node.sock answers (`addSocketCommand`).
     var socketCommands: [String: @Sendable () -> String] = [:]
     public private(set) var boundPort: Int?
+    /// The prekey a visible node's hello carries.
+    var announcedPrekey: SignedPrekey?
 
     /// The most bytes of unfinished bundles kept for resuming, and the most of them.
     static let maxPartialBytes = 256 << 20
@@ -154,7 +156,9 @@ public actor Mesh {
         linkKey = AgreementKey.generate()
         var hello = LinkHello()
         if let name = configuration.visibleAs {
-            hello.visible = LinkHello.Visible(identity: node.identity, name: name, linkKey: linkKey.publicKey)
+            announcedPrekey = node.currentPrekey()
+            hello.visible = LinkHello.Visible(
+                identity: node.identity, name: name, linkKey: linkKey.publicKey, prekey: announcedPrekey)
         }
         var lc = LinkConfiguration(
             staticKey: linkKey, hello: hello,
@@ -237,9 +241,16 @@ public actor Mesh {
 
     /// Keys whose time has come are deleted within a second, and the write-ahead log is emptied
     /// so no older copy of a session stays in the profile.
+    /// A visible node's hello carries the prekey current now: a rotated one goes into links made
+    /// from now on.
     private func maintainKeys() {
         do { try node.maintainKeys() } catch {
             logger.warning("could not delete expired keys", metadata: ["reason": "\(error)"])
+        }
+        if let name = configuration.visibleAs, let p = node.currentPrekey(), p != announcedPrekey {
+            announcedPrekey = p
+            host.setHello(
+                LinkHello(visible: .init(identity: node.identity, name: name, linkKey: linkKey.publicKey, prekey: p)))
         }
     }
 

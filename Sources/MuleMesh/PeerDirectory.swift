@@ -36,7 +36,7 @@ struct PeerDirectory {
         let key = Hex.encode(pub.signingKey)
         nearby[key] = RunState.Nearby(
             name: v.name, fingerprint: pub.fingerprint, signingKey: key, agreementKey: Hex.encode(pub.agreementKey),
-            address: address, lastSeen: now)
+            address: address, lastSeen: now, prekey: v.prekey.map { Hex.encode($0.encode()) })
         if nearby.count > PeerDirectory.maxNearby, let oldest = nearby.min(by: { $0.value.lastSeen < $1.value.lastSeen }) {
             nearby[oldest.key] = nil
         }

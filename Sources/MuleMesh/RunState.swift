@@ -79,6 +79,8 @@ public struct RunState: Codable, Sendable {
         public var agreementKey: String  // hex
         public var address: String
         public var lastSeen: Int64
+        /// The signed prekey the hello carried (hex of its CBOR), for `contacts add-nearby`.
+        public var prekey: String?
     }
 
     public var pid: Int32

@@ -323,7 +323,12 @@ struct AddNearby: ParsableCommand {
             guard let sk = Hex.decode(n.signingKey), let ak = Hex.decode(n.agreementKey) else {
                 throw NodeError.invalidArgument("node.json holds a malformed key for '\(who)'")
             }
-            let c = try node.addContact(PublicIdentity(name: n.name, signingKey: sk, agreementKey: ak), name: name)
+            var c = try node.addContact(PublicIdentity(name: n.name, signingKey: sk, agreementKey: ak), name: name)
+            // Their hello's prekey: the first message is sealed to it (envelope version 2).
+            if let p = n.prekey.flatMap(Hex.decode).flatMap({ try? SignedPrekey.decode($0) }) {
+                try node.setContactPrekey(c.record.id, p)
+                c.record.prekey = p.encode()
+            }
             if json { try Output.json(ContactInfo(c, among: try node.contacts())); return }
             print("Added \(c.name) [\(c.id)]")
             Contacts.printCompare(c)

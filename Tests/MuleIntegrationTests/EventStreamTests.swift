@@ -24,6 +24,23 @@ import Testing
             try process.run()
         }
 
+        /// The address the node says it listens on, once it has said so (within 60 s); the
+        /// test records an issue with the node's log if it never does.
+        func listening() async -> String? {
+            var address: String?
+            let said = await EventStreamTests.waitFor(60) {
+                let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+                address = text.firstRange(of: "listening on ").map { r in
+                    String(text[r.upperBound...].prefix { !$0.isWhitespace })
+                }
+                return address != nil
+            }
+            if !said {
+                Issue.record("the node did not start: \((try? String(contentsOfFile: log, encoding: .utf8)) ?? "")")
+            }
+            return address
+        }
+
         func stop() {
             if process.isRunning { kill(process.processIdentifier, SIGTERM) }
             process.waitUntilExit()
@@ -62,15 +79,7 @@ import Testing
         // Bob listens on a port the kernel picks; Alice dials what Bob's node says it listens on.
         let bobNode = try RunningMule(bob, ["--listen", "127.0.0.1:0"], log: s.file("bob.log"))
         defer { bobNode.stop() }
-        var bobListen: String?
-        #expect(
-            await Self.waitFor(60) {
-                let log = (try? String(contentsOfFile: s.file("bob.log"), encoding: .utf8)) ?? ""
-                bobListen = log.firstRange(of: "listening on ").map { r in
-                    String(log[r.upperBound...].prefix { !$0.isWhitespace })
-                }
-                return bobListen != nil
-            }, "Bob's node did not start: \((try? String(contentsOfFile: s.file("bob.log"), encoding: .utf8)) ?? "")")
+        let bobListen = await bobNode.listening()
         guard let bobListen else { return }
         let aliceNode = try RunningMule(alice, ["--listen", "127.0.0.1:0", "--peer", bobListen], log: s.file("alice.log"))
         defer { aliceNode.stop() }

@@ -209,10 +209,13 @@ final class RawPeer: @unchecked Sendable {
         try await offPool { try self.handshakeBlocking() }
     }
 
+    /// The hello the other side sent in handshake message 2.
+    var theirHello: LinkHello?
+
     private func handshakeBlocking() throws {
         writeMessage(try noise.writeMessage())
         guard let m2 = readMessageBlocking() else { throw POSIXError(.ECONNRESET) }
-        _ = try noise.readMessage(m2)
+        theirHello = try LinkHello.decode(try noise.readMessage(m2))
         writeMessage(try noise.writeMessage(payload: LinkHello().encode()))
         let (s, r) = try noise.split()
         send = s
