@@ -105,12 +105,12 @@ extension Mesh {
         pendingImports.removeAll(keepingCapacity: true)
         // One transaction per link, and the bundles a link pushed apart from those it was asked
         // for: whose pushed bundles arrive is present on that link.
-        var byLink: [Int: (asked: [[UInt8]], pushed: [[UInt8]])] = [:]
+        var byLink: [Int: (asked: [[UInt8]], pushed: [[UInt8]], path: MessagePath, source: String)] = [:]
         for p in pending {
             if p.pushed {
-                byLink[p.linkID, default: ([], [])].pushed.append(p.bytes)
+                byLink[p.linkID, default: ([], [], p.path, p.source)].pushed.append(p.bytes)
             } else {
-                byLink[p.linkID, default: ([], [])].asked.append(p.bytes)
+                byLink[p.linkID, default: ([], [], p.path, p.source)].asked.append(p.bytes)
             }
         }
         var bundles = 0
@@ -118,7 +118,8 @@ extension Mesh {
         var present = false
         for (linkID, group) in byLink {
             for (raws, pushed) in [(group.asked, false), (group.pushed, true)] where !raws.isEmpty {
-                let (b, m) = importFromLink(linkID, raws, pushed: pushed, present: &present)
+                let (b, m) = importFromLink(
+                    linkID, raws, pushed: pushed, path: group.path, source: group.source, present: &present)
                 bundles += b
                 messages += m
             }
@@ -129,14 +130,15 @@ extension Mesh {
     }
 
     /// Imports bundles from one link in one transaction; returns bundles and messages stored.
-    private func importFromLink(_ linkID: Int, _ raws: [[UInt8]], pushed: Bool, present: inout Bool) -> (Int, Int) {
+    private func importFromLink(
+        _ linkID: Int, _ raws: [[UInt8]], pushed: Bool, path: MessagePath, source: String, present: inout Bool
+    ) -> (Int, Int) {
         var bundles = 0
         var messages = 0
         do {
             let link = links[linkID]
-            let source = link.map { "link \($0.peer.address)" } ?? "link"
             do {
-                let r = try node.receive(raws, from: source, path: link.map(path(of:)) ?? .lan, tags: &tagCache)
+                let r = try node.receive(raws, from: source, path: path, tags: &tagCache)
                 if pushed, let link, link.relay == nil {
                     for e in r.events {
                         switch e {
@@ -238,7 +240,9 @@ extension Mesh {
             stateDirty = true
         case .complete(let bytes, let pushed):
             link.bundlesReceived += 1
-            pendingImports.append(PendingImport(linkID: link.id, bytes: bytes, pushed: pushed))
+            pendingImports.append(
+                PendingImport(
+                    linkID: link.id, bytes: bytes, pushed: pushed, path: path(of: link), source: "link \(link.peer.address)"))
             stateDirty = true
             scheduleFlush()
         }

@@ -106,8 +106,22 @@ for i in 4 5; do on alice send Bob "after the crash $i" >/dev/null; done
 on bob send Alice "while the relay is down" >/dev/null
 sleep 1
 start_relay
-for i in 1 2 3; do wait_for 40 received_by_relay bob "before the crash $i" || fail "lost 'before the crash $i'"; done
-for i in 4 5; do wait_for 40 received_by_relay bob "after the crash $i" || fail "lost 'after the crash $i'"; done
+# What each side holds, for a failure message: text, direction, path, status.
+held() {
+    on "$1" messages --limit 1000000 --json | python3 -c "
+import json,sys
+for m in json.load(sys.stdin): print('   ', m['direction'], m.get('via'), m['status'], repr(m.get('text')))"
+}
+for i in 1 2 3; do
+    wait_for 40 received_by_relay bob "before the crash $i" || fail "lost 'before the crash $i'; Bob holds:
+$(held bob)
+Alice holds:
+$(held alice)"
+done
+for i in 4 5; do
+    wait_for 40 received_by_relay bob "after the crash $i" || fail "lost 'after the crash $i'; Bob holds:
+$(held bob)"
+done
 wait_for 40 received_by_relay alice "while the relay is down" || fail "lost Bob's message sent while the relay was down"
 wait_for 30 all_delivered alice || fail "Alice's messages are not all delivered after the restart"
 wait_for 30 all_delivered bob || fail "Bob's messages are not all delivered after the restart"
