@@ -116,10 +116,20 @@ func eventually(_ seconds: Double = 30, _ condition: () async throws -> Bool) as
 
 /// Runs blocking work on a thread of its own: a test that blocked a thread of the cooperative
 /// pool (two threads on two cores) would stall the in-process nodes it is waiting for.
+///
+/// The result passes through a lock, taken by the thread after its work and by the caller after it
+/// resumes: ThreadSanitizer does not see a continuation's resumption as synchronisation, and the
+/// work changes the caller's objects (a `RawPeer`'s cipher states).
 func offPool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        Thread { continuation.resume(with: Result { try work() }) }.start()
+    let handOver = NIOLockedValueBox<Result<T, any Error>?>(nil)
+    try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+        Thread {
+            let result = Result { try work() }
+            handOver.withLockedValue { $0 = result }
+            continuation.resume()
+        }.start()
     }
+    return try handOver.withLockedValue { $0! }.get()
 }
 
 /// A hand-driven link peer over a blocking socket: what a hostile or broken node can send.
