@@ -105,21 +105,20 @@ extension Mesh {
         pendingImports.removeAll(keepingCapacity: true)
         // One transaction per link, and the bundles a link pushed apart from those it was asked
         // for: whose pushed bundles arrive is present on that link.
-        var byLink: [Int: (asked: [[UInt8]], pushed: [[UInt8]], path: MessagePath, source: String)] = [:]
+        var byLink: [Int: (link: Link, asked: [[UInt8]], pushed: [[UInt8]])] = [:]
         for p in pending {
             if p.pushed {
-                byLink[p.linkID, default: ([], [], p.path, p.source)].pushed.append(p.bytes)
+                byLink[p.link.id, default: (p.link, [], [])].pushed.append(p.bytes)
             } else {
-                byLink[p.linkID, default: ([], [], p.path, p.source)].asked.append(p.bytes)
+                byLink[p.link.id, default: (p.link, [], [])].asked.append(p.bytes)
             }
         }
         var bundles = 0
         var messages = 0
         var present = false
-        for (linkID, group) in byLink {
+        for group in byLink.values {
             for (raws, pushed) in [(group.asked, false), (group.pushed, true)] where !raws.isEmpty {
-                let (b, m) = importFromLink(
-                    linkID, raws, pushed: pushed, path: group.path, source: group.source, present: &present)
+                let (b, m) = importFromLink(group.link, raws, pushed: pushed, present: &present)
                 bundles += b
                 messages += m
             }
@@ -130,15 +129,16 @@ extension Mesh {
     }
 
     /// Imports bundles from one link in one transaction; returns bundles and messages stored.
-    private func importFromLink(
-        _ linkID: Int, _ raws: [[UInt8]], pushed: Bool, path: MessagePath, source: String, present: inout Bool
-    ) -> (Int, Int) {
+    /// Path and source are the link's even when it is gone; presence and releases only while it is up.
+    private func importFromLink(_ from: Link, _ raws: [[UInt8]], pushed: Bool, present: inout Bool) -> (Int, Int) {
         var bundles = 0
         var messages = 0
+        let linkID = from.id
         do {
             let link = links[linkID]
+            let source = "link \(from.peer.address)"
             do {
-                let r = try node.receive(raws, from: source, path: path, tags: &tagCache)
+                let r = try node.receive(raws, from: source, path: path(of: from), tags: &tagCache)
                 if pushed, let link, link.relay == nil {
                     for e in r.events {
                         switch e {
@@ -240,9 +240,7 @@ extension Mesh {
             stateDirty = true
         case .complete(let bytes, let pushed):
             link.bundlesReceived += 1
-            pendingImports.append(
-                PendingImport(
-                    linkID: link.id, bytes: bytes, pushed: pushed, path: path(of: link), source: "link \(link.peer.address)"))
+            pendingImports.append(PendingImport(link: link, bytes: bytes, pushed: pushed))
             stateDirty = true
             scheduleFlush()
         }

@@ -134,15 +134,12 @@ public actor Mesh {
 
     /// A whole bundle from a link, waiting for the next import transaction.
     struct PendingImport {
-        var linkID: Int
+        /// The link it came over, kept even if the link is gone by the time the batch is imported
+        /// (a relay killed mid-transfer): its messages still came through it.
+        var link: Link
         var bytes: [UInt8]
         /// Sent unasked: a node pushes only its own bundles.
         var pushed: Bool
-        /// How it came (lan, direct, relay) and from where, taken on arrival: the link may be gone
-        /// by the time the batch is imported (a relay killed mid-transfer), and its messages
-        /// still came through it.
-        var path: MessagePath
-        var source: String
     }
 
     /// Opens the profile in `home` for this node. Nothing listens until `start()`.
